@@ -1,0 +1,48 @@
+# Thin wrapper over CMake/CTest, so that a fresh Debian 12 machine needs only
+# `make demo` or `make test`. Everything real lives in CMakeLists.txt.
+
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+PORT ?= 8080
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the build and tests need. `make deps` installs only the
+# missing ones, and runs `apt-get update` only when something is missing.
+DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+  libpistache-dev libspdlog-dev libabsl-dev libyaml-cpp-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev
+
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps configure build test bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+bench: build
+	$(BUILD_DIR)/tests/bench/sse_encode_bench
+
+clean:
+	rm -rf $(BUILD_DIR)
