@@ -1,0 +1,411 @@
+#include "frontend/frontend_server.h"
+
+#include <fcntl.h>
+#include <pistache/peer.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "frontend/http_util.h"
+#include "spdlog/spdlog.h"
+
+namespace ssebridge::frontend {
+namespace {
+
+namespace Http = ::Pistache::Http;
+using ::ssebridge::action::v1::ActionRequest;
+using ::ssebridge::config::v1::FrontendConfig;
+
+constexpr size_t kMaxLastEventIdBytes = 1024;
+
+// Pistache writes only typed headers into its responses; these carry the
+// few plain string headers the frontend adds.
+#define SSEBRIDGE_STRING_HEADER(Class, header_name)                  \
+  class Class : public Http::Header::Header {                        \
+   public:                                                           \
+    NAME(header_name)                                                \
+    Class() = default;                                               \
+    explicit Class(std::string v) : value_(std::move(v)) {}          \
+    void parse(const std::string& d) override { value_ = d; }        \
+    void write(std::ostream& os) const override { os << value_; }    \
+                                                                     \
+   private:                                                          \
+    std::string value_;                                              \
+  };
+SSEBRIDGE_STRING_HEADER(RetryAfterHeader, "Retry-After")
+#undef SSEBRIDGE_STRING_HEADER
+
+absl::Duration ToDuration(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+template <typename T>
+T OrDefault(T v, T def) {
+  return v == T{} ? def : v;
+}
+
+class HttpHandler : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(HttpHandler)
+  explicit HttpHandler(FrontendServer* server) : server_(server) {}
+
+  void onRequest(const Http::Request& request,
+                 Http::ResponseWriter response) override {
+    // Nothing may escape into Pistache: it would answer with its own 500
+    // carrying the exception text.
+    try {
+      server_->HandleRequest(request, response);
+    } catch (const std::exception& e) {
+      spdlog::error("request {} failed: {}", request.resource(), e.what());
+      try {
+        response.send(Http::Code::Internal_Server_Error, "internal error\n");
+      } catch (...) {
+      }
+    }
+  }
+
+ private:
+  FrontendServer* server_;
+};
+
+void SendPlain(Http::ResponseWriter& response, int code,
+               absl::string_view body) {
+  response.send(static_cast<Http::Code>(code), std::string(body),
+                MIME(Text, Plain));
+}
+
+// A request header's value, whether Pistache kept it raw or parsed it.
+std::optional<std::string> HeaderValue(const Http::Request& request,
+                                       const std::string& name) {
+  const auto& headers = request.headers();
+  if (auto raw = headers.tryGetRaw(name)) return raw->value();
+  if (name == "cookie") {
+    std::vector<std::string> parts;
+    for (const auto& c : request.cookies()) {
+      parts.push_back(absl::StrCat(c.name, "=", c.value));
+    }
+    if (parts.empty()) return std::nullopt;
+    return absl::StrJoin(parts, "; ");
+  }
+  try {
+    if (auto h = headers.tryGet(name)) {
+      std::ostringstream os;
+      h->write(os);
+      return os.str();
+    }
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+// gRPC metadata values must be printable ASCII.
+bool IsMetadataSafe(absl::string_view v) {
+  return std::all_of(v.begin(), v.end(),
+                     [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
+    const FrontendConfig& config) {
+  std::unique_ptr<FrontendServer> server(new FrontendServer(config));
+  const FrontendConfig& cfg = server->config_;
+  for (const auto& b : cfg.backends()) {
+    server->backends_.emplace(
+        b.name(), std::make_unique<BackendPool>(
+                      b.name(), b.target(),
+                      static_cast<int>(OrDefault<uint32_t>(b.channels(), 1))));
+  }
+  const auto& limits = cfg.limits();
+  for (const auto& r : cfg.routes()) {
+    RouteRuntime rt;
+    rt.config = &r;
+    auto it = server->backends_.find(r.backend());
+    if (it == server->backends_.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("route ", r.path(), ": unknown backend ", r.backend()));
+    }
+    rt.backend = it->second.get();
+    rt.action = r.action().empty()
+                    ? std::string(r.path().substr(r.path().rfind('/') + 1))
+                    : r.action();
+    for (const auto& h : r.forward_headers()) {
+      rt.forward_headers.push_back(absl::AsciiStrToLower(h));
+    }
+    SessionSettings& s = rt.settings;
+    s.route_path = r.path();
+    s.terminal_event = r.terminal_event().empty() ? "done" : r.terminal_event();
+    if (r.has_heartbeat()) s.heartbeat = ToDuration(r.heartbeat());
+    if (r.has_max_duration()) s.max_duration = ToDuration(r.max_duration());
+    if (limits.has_write_timeout()) {
+      s.write_timeout = ToDuration(limits.write_timeout());
+    }
+    s.expose_errors = r.expose_errors();
+    s.retry_ms = r.retry_ms();
+    s.high_water = OrDefault<uint32_t>(limits.high_water_bytes(), 256 * 1024);
+    s.low_water = OrDefault<uint32_t>(limits.low_water_bytes(), 64 * 1024);
+    if (s.low_water >= s.high_water) s.low_water = s.high_water / 2;
+    s.max_event_bytes = OrDefault<uint32_t>(
+        r.max_event_bytes(),
+        OrDefault<uint32_t>(limits.max_event_bytes(), 4 * 1024 * 1024));
+    s.retry_after_seconds = OrDefault<uint32_t>(limits.retry_after_seconds(), 5);
+    rt.connect_timeout = absl::Seconds(2);
+    for (const auto& b : cfg.backends()) {
+      if (b.name() == r.backend() && b.has_connect_timeout()) {
+        rt.connect_timeout = ToDuration(b.connect_timeout());
+      }
+    }
+    s.header_wait = rt.connect_timeout;
+    server->routes_.push_back(std::move(rt));
+  }
+  for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
+  for (const auto& p : cfg.trusted_proxies()) server->trusted_proxies_.insert(p);
+  return server;
+}
+
+FrontendServer::FrontendServer(const FrontendConfig& config)
+    : config_(config),
+      router_(config_),
+      registry_(OrDefault<uint32_t>(config.limits().max_connections(), 10000),
+                config.limits().max_connections_per_ip()) {}
+
+FrontendServer::~FrontendServer() { Shutdown(absl::ZeroDuration()); }
+
+absl::Status FrontendServer::Start() {
+  const auto& listen = config_.listen();
+  const int io_threads =
+      static_cast<int>(OrDefault<uint32_t>(listen.io_threads(), 1));
+  for (int i = 0; i < io_threads; ++i) {
+    auto loop = std::make_unique<IoLoop>(&stats_);
+    if (absl::Status s = loop->Start(); !s.ok()) return s;
+    loops_.push_back(std::move(loop));
+  }
+  try {
+    Pistache::Address addr(
+        listen.address().empty() ? "127.0.0.1" : listen.address(),
+        Pistache::Port(static_cast<uint16_t>(listen.port())));
+    endpoint_ = std::make_unique<Http::Endpoint>(addr);
+    auto header_timeout = listen.has_header_timeout()
+                              ? ToDuration(listen.header_timeout())
+                              : absl::Seconds(10);
+    auto idle_timeout = listen.has_idle_timeout()
+                            ? ToDuration(listen.idle_timeout())
+                            : absl::Seconds(60);
+    auto opts =
+        Http::Endpoint::options()
+            .threads(static_cast<int>(OrDefault<uint32_t>(listen.threads(), 1)))
+            .flags(Pistache::Tcp::Options::ReuseAddr)
+            .maxRequestSize(OrDefault<uint32_t>(listen.max_request_bytes(),
+                                                1024 * 1024))
+            .headerTimeout(absl::ToChronoMilliseconds(header_timeout))
+            .bodyTimeout(absl::ToChronoMilliseconds(header_timeout))
+            .keepaliveTimeout(absl::ToChronoMilliseconds(idle_timeout));
+    endpoint_->init(opts);
+    endpoint_->setHandler(Http::make_handler<HttpHandler>(this));
+    endpoint_->serveThreaded();
+    port_ = static_cast<uint16_t>(endpoint_->getPort());
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", listen.address(), ":", listen.port(),
+                     ": ", e.what()));
+  }
+  spdlog::info("frontend listening on {}:{}", listen.address(), port_);
+  return absl::OkStatus();
+}
+
+void FrontendServer::Shutdown(absl::Duration grace) {
+  if (stopping_.exchange(true)) return;
+  if (endpoint_) {
+    // Stops accepting and parsing; taken-over streams live on in their own
+    // descriptors and are ended below.
+    try {
+      endpoint_->shutdown();
+    } catch (...) {
+    }
+  }
+  const absl::Time deadline = absl::Now() + grace;
+  for (auto& loop : loops_) loop->ShutdownSessions(5000);
+  while (open_sessions() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  for (auto& loop : loops_) loop->Stop();
+  // Wait for the gRPC side of every session (cancelled above) to finish,
+  // since sessions point into this object.
+  const absl::Time done_deadline = absl::Now() + absl::Seconds(10);
+  while (live_sessions() > 0 && absl::Now() < done_deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  endpoint_.reset();
+}
+
+int64_t FrontendServer::open_sessions() const {
+  int64_t n = 0;
+  for (const auto& loop : loops_) n += loop->open_sessions();
+  return n;
+}
+
+std::string FrontendServer::ClientIp(const Http::Request& request) const {
+  std::string ip = request.address().host();
+  if (trusted_proxies_.contains(ip)) {
+    if (auto xff = HeaderValue(request, "x-forwarded-for")) {
+      // The right-most address was added by our trusted edge.
+      std::vector<absl::string_view> parts = absl::StrSplit(*xff, ',');
+      absl::string_view last = absl::StripAsciiWhitespace(parts.back());
+      if (!last.empty()) ip = std::string(last);
+    }
+  }
+  return ip;
+}
+
+std::vector<std::string> FrontendServer::CorsHeaders(
+    const Http::Request& request) const {
+  std::vector<std::string> out;
+  if (cors_origins_.empty()) return out;
+  auto origin = HeaderValue(request, "origin");
+  if (!origin || !cors_origins_.contains(*origin)) return out;
+  out.push_back(absl::StrCat("Access-Control-Allow-Origin: ", *origin));
+  out.push_back("Access-Control-Allow-Credentials: true");
+  out.push_back("Vary: Origin");
+  return out;
+}
+
+void FrontendServer::HandleRequest(const Http::Request& request,
+                                   Http::ResponseWriter& response) {
+  const std::string& path = request.resource();
+  const std::string method = Http::methodString(request.method());
+  if (path == "/healthz") {
+    SendPlain(response, 200, "ok\n");
+    return;
+  }
+  Router::Match m = router_.Find(path, method);
+  switch (m.outcome) {
+    case Router::Outcome::kNotFound:
+      SendPlain(response, 404, "not found\n");
+      return;
+    case Router::Outcome::kMethodNotAllowed:
+    {
+      std::vector<Http::Method> allowed;
+      for (const std::string& a : m.allowed) {
+        allowed.push_back(a == "POST" ? Http::Method::Post : Http::Method::Get);
+      }
+      response.headers().add<Http::Header::Allow>(allowed);
+      SendPlain(response, 405, "method not allowed\n");
+    }
+      return;
+    case Router::Outcome::kMatched:
+      break;
+  }
+  HandleStream(routes_[m.route_index], request, response);
+}
+
+void FrontendServer::HandleStream(const RouteRuntime& route,
+                                  const Http::Request& request,
+                                  Http::ResponseWriter& response) {
+  if (stopping_.load()) {
+    SendPlain(response, 503, "shutting down\n");
+    return;
+  }
+  ActionRequest req;
+  req.set_action(route.action);
+  req.set_path(request.resource());
+  req.set_method(Http::methodString(request.method()));
+  ParamMap params;
+  for (auto it = request.query().parameters_begin();
+       it != request.query().parameters_end(); ++it) {
+    auto k = PercentDecode(it->first, true);
+    auto v = PercentDecode(it->second, true);
+    if (!k.ok() || !v.ok()) {
+      SendPlain(response, 400, "bad query string: invalid percent-escape\n");
+      return;
+    }
+    params[*k] = *v;
+  }
+  if (request.method() == Http::Method::Post && !request.body().empty()) {
+    std::string type;
+    if (auto ct = request.headers().tryGet<Http::Header::ContentType>()) {
+      type = absl::AsciiStrToLower(ct->mime().toString());
+    }
+    absl::Status s;
+    if (absl::StartsWith(type, "application/x-www-form-urlencoded")) {
+      s = ParseUrlEncoded(request.body(), params);
+    } else if (absl::StartsWith(type, "application/json")) {
+      s = ParseJsonObject(request.body(), params);
+    } else {
+      SendPlain(response, 415,
+                "body must be application/x-www-form-urlencoded or "
+                "application/json\n");
+      return;
+    }
+    if (!s.ok()) {
+      SendPlain(response, 400, absl::StrCat("bad body: ", s.message(), "\n"));
+      return;
+    }
+  }
+  std::string last_id;
+  if (auto h = HeaderValue(request, "last-event-id")) {
+    last_id = *h;
+  } else if (auto it = params.find("lastEventId"); it != params.end()) {
+    last_id = it->second;
+  }
+  if (last_id.size() > kMaxLastEventIdBytes) {
+    SendPlain(response, 400, "Last-Event-ID too long\n");
+    return;
+  }
+  req.set_last_event_id(last_id);
+  for (auto& [k, v] : params) (*req.mutable_params())[k] = std::move(v);
+
+  std::vector<std::pair<std::string, std::string>> metadata;
+  for (const std::string& name : route.forward_headers) {
+    if (auto v = HeaderValue(request, name)) {
+      (*req.mutable_headers())[name] = *v;
+      if (IsMetadataSafe(*v)) metadata.emplace_back(name, *v);
+    }
+  }
+
+  const std::string ip = ClientIp(request);
+  req.set_remote_addr(ip);
+  if (!registry_.TryAcquire(ip)) {
+    stats_.Count(Outcome::kRejected);
+    response.headers().add<RetryAfterHeader>(
+        absl::StrCat(route.settings.retry_after_seconds));
+    SendPlain(response, 503, "too many streams, retry later\n");
+    return;
+  }
+
+  // Take the connection over: our own descriptor for it, and Pistache told
+  // the connection is idle so that its request timers never answer 408 into
+  // the stream (an idle connection is only dropped from its table, which
+  // closes Pistache's descriptor, not ours).
+  std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer();
+  const int fd = peer ? fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  if (fd < 0) {
+    registry_.Release(ip);
+    stats_.Count(Outcome::kRejected);
+    response.headers().add<RetryAfterHeader>(
+        absl::StrCat(route.settings.retry_after_seconds));
+    SendPlain(response, 503, "server busy, retry later\n");
+    return;
+  }
+  peer->setIdle(true);
+
+  BackendPool::Pick pick = route.backend->Next();
+  const bool ready = pick.channel->GetState(true) == GRPC_CHANNEL_READY;
+  auto session = std::make_shared<StreamSession>(
+      &route.settings,
+      loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) %
+             loops_.size()]
+          .get(),
+      &registry_, &stats_, fd, ip, SseResponseHead(CorsHeaders(request)));
+  spdlog::debug("stream open route={} client={}", route.settings.route_path,
+                ip);
+  session->loop()->Submit(session);
+  session->Start(pick.stub, std::move(req), metadata, ready);
+}
+
+}  // namespace ssebridge::frontend

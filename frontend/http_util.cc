@@ -1,0 +1,149 @@
+#include "frontend/http_util.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/sse/encoder.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace ssebridge::frontend {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PercentDecode(absl::string_view in,
+                                          bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return absl::InvalidArgumentError("truncated percent-escape");
+      }
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return absl::InvalidArgumentError("invalid percent-escape");
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::Status ParseUrlEncoded(absl::string_view in, ParamMap& out) {
+  for (absl::string_view pair : absl::StrSplit(in, '&', absl::SkipEmpty())) {
+    absl::string_view key = pair;
+    absl::string_view value;
+    if (size_t eq = pair.find('='); eq != absl::string_view::npos) {
+      key = pair.substr(0, eq);
+      value = pair.substr(eq + 1);
+    }
+    absl::StatusOr<std::string> k = PercentDecode(key, true);
+    if (!k.ok()) return k.status();
+    absl::StatusOr<std::string> v = PercentDecode(value, true);
+    if (!v.ok()) return v.status();
+    out[*std::move(k)] = *std::move(v);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseJsonObject(absl::string_view in, ParamMap& out) {
+  google::protobuf::Value value;
+  auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(in.data(), in.size()), &value);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError("body is not valid JSON");
+  }
+  if (value.kind_case() != google::protobuf::Value::kStructValue) {
+    return absl::InvalidArgumentError("JSON body must be an object");
+  }
+  for (const auto& [key, v] : value.struct_value().fields()) {
+    if (v.kind_case() == google::protobuf::Value::kStringValue) {
+      out[key] = v.string_value();
+    } else {
+      std::string json;
+      common::sse::AppendJson(v, json);
+      out[key] = std::move(json);
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string SseResponseHead(const std::vector<std::string>& extra_headers) {
+  std::string head =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: text/event-stream; charset=utf-8\r\n"
+      "Cache-Control: no-cache, no-transform\r\n"
+      "X-Accel-Buffering: no\r\n"
+      "Connection: keep-alive\r\n";
+  for (const std::string& h : extra_headers) absl::StrAppend(&head, h, "\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+std::string SimpleResponse(int code, absl::string_view body,
+                           const std::vector<std::string>& extra_headers) {
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", code, " ", ReasonPhrase(code),
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ",
+      body.size(), "\r\nConnection: close\r\n");
+  for (const std::string& h : extra_headers) absl::StrAppend(&out, h, "\r\n");
+  absl::StrAppend(&out, "\r\n", body);
+  return out;
+}
+
+absl::string_view ReasonPhrase(int code) {
+  switch (code) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+int HttpStatusForUpstream(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kResourceExhausted: return 429;
+    case absl::StatusCode::kUnimplemented: return 501;
+    case absl::StatusCode::kUnavailable: return 503;
+    case absl::StatusCode::kDeadlineExceeded: return 504;
+    default: return 502;
+  }
+}
+
+}  // namespace ssebridge::frontend

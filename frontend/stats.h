@@ -1,0 +1,58 @@
+// Counters the frontend keeps for /metrics and tests. Plain atomics, updated
+// from Pistache reactor threads, gRPC callback threads and the IO loops;
+// relaxed ordering is enough because each counter stands alone.
+#ifndef SSEBRIDGE_FRONTEND_STATS_H_
+#define SSEBRIDGE_FRONTEND_STATS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace ssebridge::frontend {
+
+// How a stream ended; one counter each.
+enum class Outcome : int {
+  kDone = 0,        // service finished OK, terminal event delivered
+  kClientGone,      // browser disconnected first; RPC cancelled
+  kUpstreamError,   // service failed after headers; error event sent
+  kRejected,        // refused before SSE headers (limits, 503 ...)
+  kTimeout,         // write timeout or max duration
+  kShutdown,        // frontend shutting down
+  kCount
+};
+const char* OutcomeName(Outcome o);
+
+struct FrontendStats {
+  std::atomic<int64_t> open_streams{0};
+  std::array<std::atomic<uint64_t>, static_cast<int>(Outcome::kCount)>
+      streams_by_outcome{};
+  std::atomic<uint64_t> events_relayed{0};
+  std::atomic<uint64_t> bytes_relayed{0};
+  std::atomic<uint64_t> invalid_events_dropped{0};
+  std::atomic<uint64_t> oversized_events_dropped{0};
+  std::atomic<uint64_t> write_stalls{0};
+  std::atomic<uint64_t> heartbeats{0};
+  // Largest number of bytes any one stream had buffered (pending + unsent).
+  std::atomic<uint64_t> peak_buffered_bytes{0};
+
+  void NoteBuffered(uint64_t n) {
+    uint64_t cur = peak_buffered_bytes.load(std::memory_order_relaxed);
+    while (n > cur && !peak_buffered_bytes.compare_exchange_weak(
+                          cur, n, std::memory_order_relaxed)) {
+    }
+  }
+
+  void Count(Outcome o) {
+    streams_by_outcome[static_cast<int>(o)].fetch_add(
+        1, std::memory_order_relaxed);
+  }
+  uint64_t Get(Outcome o) const {
+    return streams_by_outcome[static_cast<int>(o)].load(
+        std::memory_order_relaxed);
+  }
+};
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_STATS_H_

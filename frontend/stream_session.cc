@@ -1,0 +1,240 @@
+#include "frontend/stream_session.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/sse/encoder.h"
+#include "common/status/grpc_status.h"
+#include "frontend/http_util.h"
+#include "frontend/io_loop.h"
+#include "frontend/stream_registry.h"
+#include "spdlog/spdlog.h"
+
+#ifdef SSEBRIDGE_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#define TSAN_ACQUIRE(p) __tsan_acquire(p)
+#define TSAN_RELEASE(p) __tsan_release(p)
+#else
+#define TSAN_ACQUIRE(p) (void)0
+#define TSAN_RELEASE(p) (void)0
+#endif
+
+namespace ssebridge::frontend {
+
+using ::ssebridge::action::v1::ActionRequest;
+using ::ssebridge::action::v1::ActionService;
+
+StreamSession::StreamSession(const SessionSettings* settings, IoLoop* loop,
+                             StreamRegistry* registry, FrontendStats* stats,
+                             int fd, std::string client_ip,
+                             std::string response_head)
+    : settings_(settings),
+      loop_(loop),
+      registry_(registry),
+      stats_(stats),
+      fd_(fd),
+      client_ip_(std::move(client_ip)),
+      started_(absl::Now()),
+      head_(std::move(response_head)) {
+  stats_->open_streams.fetch_add(1, std::memory_order_relaxed);
+}
+
+StreamSession::~StreamSession() {
+  stats_->open_streams.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void StreamSession::Start(
+    ActionService::Stub* stub, ActionRequest request,
+    const std::vector<std::pair<std::string, std::string>>& metadata,
+    bool headers_now) {
+  request_ = std::move(request);
+  for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
+  bool flush = false;
+  if (headers_now) {
+    absl::MutexLock lock(&mu_);
+    CommitHeadLocked();
+    flush = NeedFlushLocked();
+  }
+  ScheduleFlush(flush);
+  self_ = shared_from_this();
+  stub->async()->Run(&ctx_, &request_, this);
+  TSAN_RELEASE(this);
+  StartRead(&event_);
+  StartCall();
+}
+
+void StreamSession::CommitHeadLocked() {
+  if (head_state_ != Head::kWaiting) return;
+  head_state_ = Head::kSent;
+  if (settings_->retry_ms > 0) common::sse::AppendRetry(settings_->retry_ms, head_);
+  // A first comment makes clients and proxies see the stream is open now.
+  head_.append(": ok\n\n");
+  head_.append(pending_);
+  pending_.swap(head_);
+  std::string().swap(head_);
+}
+
+bool StreamSession::NeedFlushLocked() {
+  if (queued_ || http_closed_ || head_state_ == Head::kWaiting) return false;
+  queued_ = true;
+  return true;
+}
+
+void StreamSession::ScheduleFlush(bool needed) {
+  if (needed) loop_->Submit(shared_from_this());
+}
+
+size_t StreamSession::buffered_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return pending_.size() + unsent_;
+}
+
+void StreamSession::OnReadInitialMetadataDone(bool ok) {
+  TSAN_ACQUIRE(this);
+  bool flush = false;
+  if (ok) {
+    absl::MutexLock lock(&mu_);
+    CommitHeadLocked();
+    flush = NeedFlushLocked();
+  }
+  ScheduleFlush(flush);
+  TSAN_RELEASE(this);
+}
+
+void StreamSession::OnReadDone(bool ok) {
+  TSAN_ACQUIRE(this);
+  if (!ok) {  // stream over; OnDone follows
+    TSAN_RELEASE(this);
+    return;
+  }
+  bool flush = false;
+  bool paused = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (http_closed_ || finishing_) {
+      // The client is gone (call being cancelled) or the stream was ended
+      // by max duration / shutdown: read no further.
+      TSAN_RELEASE(this);
+      return;
+    }
+    CommitHeadLocked();
+    const size_t before = pending_.size();
+    absl::Status s = common::sse::AppendEvent(event_, pending_);
+    const size_t max = settings_->max_event_bytes;
+    if (!s.ok()) {
+      stats_->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("route {}: dropped invalid event from service: {}",
+                   settings_->route_path, std::string(s.message()));
+    } else if (max > 0 && pending_.size() - before > max) {
+      pending_.resize(before);
+      stats_->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
+                   settings_->route_path, event_.ByteSizeLong(), max);
+    } else {
+      ++events_;
+      stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
+    }
+    flush = NeedFlushLocked();
+    stats_->NoteBuffered(pending_.size() + unsent_);
+    if (pending_.size() + unsent_ > settings_->high_water) {
+      // Stop reading: gRPC flow control then pushes back on the service.
+      // The hold keeps OnDone away until the IoLoop resumes or cancels.
+      AddHold();
+      read_paused_ = true;
+      paused = true;
+    }
+  }
+  ScheduleFlush(flush);
+  if (!paused) {
+    TSAN_RELEASE(this);
+    StartRead(&event_);
+  }
+}
+
+void StreamSession::FinishLocked(absl::string_view name, absl::string_view data,
+                                 uint32_t retry_ms, Outcome outcome) {
+  common::sse::AppendSimpleEvent(name, data, retry_ms, pending_);
+  finishing_ = true;
+  outcome_ = outcome;
+}
+
+void StreamSession::OnDone(const grpc::Status& status) {
+  TSAN_ACQUIRE(this);
+  bool flush = false;
+  {
+    absl::MutexLock lock(&mu_);
+    upstream_done_ = true;
+    if (!http_closed_ && !finishing_) {
+      absl::Status st = common::ToAbslStatus(status);
+      if (!st.ok() && head_state_ == Head::kWaiting) {
+        // Nothing sent yet: a real HTTP status is clearer than a 200 stream
+        // that only carries an error.
+        const int code = HttpStatusForUpstream(st.code());
+        std::string body = absl::StrCat("upstream ",
+                                        common::StatusCodeName(st.code()));
+        if (settings_->expose_errors && !st.message().empty()) {
+          absl::StrAppend(&body, ": ", st.message());
+        }
+        body.push_back('\n');
+        std::vector<std::string> extra;
+        if (code == 503) {
+          extra.push_back(
+              absl::StrCat("Retry-After: ", settings_->retry_after_seconds));
+        }
+        pending_ = SimpleResponse(code, body, extra);
+        head_state_ = Head::kRejected;
+        finishing_ = true;
+        outcome_ = Outcome::kRejected;
+      } else {
+        CommitHeadLocked();
+        if (st.ok()) {
+          FinishLocked(settings_->terminal_event, "", 0, Outcome::kDone);
+        } else {
+          std::string json = "{\"code\":";
+          google::protobuf::Value v;
+          v.set_string_value(std::string(common::StatusCodeName(st.code())));
+          common::sse::AppendJson(v, json);
+          if (settings_->expose_errors) {
+            v.set_string_value(std::string(st.message()));
+            json.append(",\"message\":");
+            common::sse::AppendJson(v, json);
+          }
+          json.push_back('}');
+          FinishLocked("error", json, settings_->error_retry_ms,
+                       Outcome::kUpstreamError);
+        }
+      }
+      flush = NeedFlushLocked();
+    }
+  }
+  ScheduleFlush(flush);
+  // Drop the gRPC side's reference last; this may free the session.
+  std::shared_ptr<StreamSession> keep = std::move(self_);
+}
+
+void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
+                             Outcome outcome) {
+  bool flush = false;
+  bool cancel = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (http_closed_ || finishing_) return;
+    if (head_state_ == Head::kWaiting) {
+      pending_ = SimpleResponse(503, "stream ended before it started\n",
+                                {absl::StrCat("Retry-After: ", 
+                                              settings_->retry_after_seconds)});
+      head_state_ = Head::kRejected;
+      finishing_ = true;
+      outcome_ = outcome;
+    } else {
+      FinishLocked(event, "", retry_ms, outcome);
+    }
+    cancel = !upstream_done_;
+    flush = NeedFlushLocked();
+  }
+  if (cancel) ctx_.TryCancel();
+  ScheduleFlush(flush);
+}
+
+}  // namespace ssebridge::frontend

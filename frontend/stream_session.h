@@ -1,0 +1,136 @@
+// StreamSession: one browser stream relayed from one server-streaming gRPC
+// call. It is both the gRPC ClientReadReactor (callbacks arrive on gRPC's
+// threads) and the unit an IoLoop writes to a socket (on the loop's thread).
+//
+// Why this shape (DESIGN §4): Pistache 0.0.5 must not write to a taken-over
+// connection from other threads, and its fds are reused at once after close.
+// The HTTP handler therefore dup()s the connection's fd; the session owns
+// that descriptor and only its IoLoop writes to it, so a reused fd number can
+// never receive another client's bytes. gRPC threads only encode events into
+// `pending_` under `mu_` and ask the loop to flush.
+//
+// Lifetime: shared_ptr; one reference held by the gRPC side until OnDone, one
+// by the IoLoop until the socket is closed. Freed when both are done.
+//
+// Thread-safety: fields under `mu_` are shared; fields prefixed `io_` belong
+// to the owning IoLoop's thread; the rest is immutable after Start().
+#ifndef SSEBRIDGE_FRONTEND_STREAM_SESSION_H_
+#define SSEBRIDGE_FRONTEND_STREAM_SESSION_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "frontend/stats.h"
+#include "ssebridge/action/v1/action.grpc.pb.h"
+
+namespace ssebridge::frontend {
+
+class IoLoop;
+class StreamRegistry;
+
+// Per-route settings a session needs, resolved once from the config.
+struct SessionSettings {
+  std::string route_path;
+  std::string terminal_event = "done";
+  absl::Duration heartbeat = absl::Seconds(15);
+  absl::Duration max_duration = absl::ZeroDuration();  // zero: no limit
+  absl::Duration header_wait = absl::Seconds(2);  // backend not yet READY
+  absl::Duration write_timeout = absl::Seconds(30);
+  bool expose_errors = false;
+  uint32_t retry_ms = 0;          // sent after the head when non-zero
+  uint32_t error_retry_ms = 5000; // retry hint on error / timeout events
+  size_t high_water = 256 * 1024;
+  size_t low_water = 64 * 1024;
+  size_t max_event_bytes = 4 * 1024 * 1024;
+  uint32_t retry_after_seconds = 5;
+};
+
+class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
+                      public std::enable_shared_from_this<StreamSession> {
+ public:
+  // Takes ownership of `fd` (a dup of the client connection).
+  StreamSession(const SessionSettings* settings, IoLoop* loop,
+                StreamRegistry* registry, FrontendStats* stats, int fd,
+                std::string client_ip, std::string response_head);
+  ~StreamSession() override;
+
+  // Starts the call. With `headers_now` the SSE head goes out at once;
+  // otherwise it waits for the backend's first sign of life (initial
+  // metadata, an event or the end of the call) so that a backend that is down
+  // gets a plain 503 instead of a 200 stream.
+  void Start(ssebridge::action::v1::ActionService::Stub* stub,
+             ssebridge::action::v1::ActionRequest request,
+             const std::vector<std::pair<std::string, std::string>>& metadata,
+             bool headers_now);
+
+  // gRPC reactions.
+  void OnReadInitialMetadataDone(bool ok) override;
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+  // Ends the stream from the frontend's side (shutdown, max duration): sends
+  // `event` with a retry hint so the browser comes back, cancels the call.
+  void EndEarly(absl::string_view event, uint32_t retry_ms, Outcome outcome);
+
+  int fd() const { return fd_; }
+  IoLoop* loop() const { return loop_; }
+  size_t buffered_bytes() const;
+
+ private:
+  friend class IoLoop;
+  enum class Head { kWaiting, kSent, kRejected };
+
+  // Under mu_: prepends the SSE head to whatever is pending.
+  void CommitHeadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Asks the loop to flush if nothing is queued yet. Call without mu_.
+  void ScheduleFlush(bool needed);
+  bool NeedFlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends the terminal event and marks the stream to close once flushed.
+  void FinishLocked(absl::string_view name, absl::string_view data,
+                    uint32_t retry_ms, Outcome outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const SessionSettings* const settings_;
+  IoLoop* const loop_;
+  StreamRegistry* const registry_;
+  FrontendStats* const stats_;
+  const int fd_;
+  const std::string client_ip_;
+  const absl::Time started_;
+
+  grpc::ClientContext ctx_;
+  ssebridge::action::v1::ActionRequest request_;
+  ssebridge::action::v1::Event event_;  // read target, gRPC side only
+  std::shared_ptr<StreamSession> self_;  // the gRPC side's reference
+
+  mutable absl::Mutex mu_;
+  std::string head_ ABSL_GUARDED_BY(mu_);
+  std::string pending_ ABSL_GUARDED_BY(mu_);
+  Head head_state_ ABSL_GUARDED_BY(mu_) = Head::kWaiting;
+  bool queued_ ABSL_GUARDED_BY(mu_) = false;
+  bool upstream_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // close once flushed
+  bool http_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
+  size_t unsent_ ABSL_GUARDED_BY(mu_) = 0;  // io_out_ bytes not yet written
+  Outcome outcome_ ABSL_GUARDED_BY(mu_) = Outcome::kClientGone;
+  uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // IoLoop thread only.
+  bool io_registered_ = false;
+  bool io_want_out_ = false;
+  std::string io_out_;
+  size_t io_off_ = 0;
+  absl::Time io_last_write_;
+  absl::Time io_stalled_since_ = absl::InfiniteFuture();
+  uint64_t io_bytes_ = 0;
+};
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_STREAM_SESSION_H_

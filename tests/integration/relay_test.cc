@@ -1,0 +1,472 @@
+// Integration tests of the relay core: a real FrontendServer on 127.0.0.1
+// with an ephemeral port, a real in-process gRPC test service, and raw TCP
+// clients that parse with common/sse.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "frontend/frontend_server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "spdlog/spdlog.h"
+#include "tests/util/sse_client.h"
+#include "tests/util/test_service.h"
+
+namespace ssebridge::frontend {
+namespace {
+
+using ::ssebridge::action::v1::Event;
+using ::ssebridge::config::v1::FrontendConfig;
+using ::ssebridge::testing::SseClient;
+using ::ssebridge::testing::TestServer;
+using ::testing::HasSubstr;
+
+constexpr size_t kHighWater = 64 * 1024;
+
+int UnusedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+template <typename Pred>
+bool WaitFor(Pred pred, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!pred()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+class RelayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    spdlog::set_level(spdlog::level::warn);
+    backend_ = new TestServer();
+    FrontendConfig cfg;
+    cfg.mutable_listen()->set_address("127.0.0.1");
+    cfg.mutable_listen()->set_port(0);
+    auto* b = cfg.add_backends();
+    b->set_name("test");
+    b->set_target(backend_->target());
+    auto* down = cfg.add_backends();
+    down->set_name("down");
+    down->set_target(absl::StrCat("127.0.0.1:", UnusedPort()));
+    down->mutable_connect_timeout()->set_seconds(1);
+    for (const char* action :
+         {"script", "tokens", "endless", "idle", "fail_after", "echo",
+          "paced"}) {
+      auto* r = cfg.add_routes();
+      r->set_path(absl::StrCat("/t/", action));
+      r->add_methods("GET");
+      r->add_methods("POST");
+      r->set_backend("test");
+      r->add_forward_headers("x-request-id");
+      r->add_forward_headers("Cookie");
+      if (std::string(action) == "idle") {
+        r->mutable_heartbeat()->set_nanos(300 * 1000 * 1000);
+      }
+    }
+    auto* get_only = cfg.add_routes();
+    get_only->set_path("/t/get_only");
+    get_only->add_methods("GET");
+    get_only->set_backend("test");
+    get_only->set_action("tokens");
+    auto* dr = cfg.add_routes();
+    dr->set_path("/down/tokens");
+    dr->set_backend("down");
+    auto* limits = cfg.mutable_limits();
+    limits->set_high_water_bytes(kHighWater);
+    limits->set_low_water_bytes(16 * 1024);
+    limits->mutable_write_timeout()->set_nanos(800 * 1000 * 1000);
+    cfg.mutable_listen()->set_io_threads(2);
+    cfg.mutable_listen()->set_threads(2);
+    auto server = FrontendServer::Create(cfg);
+    ASSERT_TRUE(server.ok()) << server.status();
+    frontend_ = server->release();
+    ASSERT_TRUE(frontend_->Start().ok());
+  }
+
+  static void TearDownTestSuite() {
+    frontend_->Shutdown(absl::Seconds(2));
+    delete frontend_;
+    delete backend_;
+  }
+
+  void TearDown() override {
+    // Every test must leave nothing behind: no open stream, no live call.
+    EXPECT_TRUE(WaitFor([] { return frontend_->live_sessions() == 0; },
+                        absl::Seconds(3)))
+        << frontend_->live_sessions() << " sessions still alive";
+    EXPECT_TRUE(WaitFor([] { return backend_->service().active() == 0; },
+                        absl::Seconds(3)))
+        << backend_->service().active() << " calls still active";
+  }
+
+  static int port() { return frontend_->port(); }
+  static ssebridge::testing::TestService& svc() { return backend_->service(); }
+
+  static TestServer* backend_;
+  static FrontendServer* frontend_;
+};
+
+TestServer* RelayTest::backend_ = nullptr;
+FrontendServer* RelayTest::frontend_ = nullptr;
+
+Event TextProto(const char* field, const std::string& v) {
+  Event e;
+  if (std::string(field) == "text") e.set_text(v);
+  if (std::string(field) == "html") e.set_html(v);
+  if (std::string(field) == "raw") e.set_raw(v);
+  return e;
+}
+
+TEST_F(RelayTest, ExactBytesOnTheWire) {
+  std::vector<Event> events;
+  events.push_back(TextProto("text", "a<b"));
+  events.push_back(TextProto("html", "<p>x</p>\n<p>y</p>"));
+  Event json;
+  (*json.mutable_json()->mutable_struct_value()->mutable_fields())["n"]
+      .set_number_value(3);
+  events.push_back(json);
+  Event named = TextProto("html", "<li>1</li>");
+  named.set_event("update");
+  named.set_id("42");
+  events.push_back(named);
+  Event retry = TextProto("raw", " spaced");
+  retry.set_retry_ms(1500);
+  events.push_back(retry);
+  Event comment;
+  comment.set_comment("just a note");
+  events.push_back(comment);
+  svc().SetScript("wire", events);
+
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/script?script=wire"));
+  ASSERT_TRUE(c.ReadToEof());
+  EXPECT_EQ(c.status(), 200);
+  EXPECT_EQ(c.header("content-type"), "text/event-stream; charset=utf-8");
+  EXPECT_EQ(c.header("cache-control"), "no-cache, no-transform");
+  EXPECT_EQ(c.header("x-accel-buffering"), "no");
+  EXPECT_EQ(c.header("content-length"), "");
+  EXPECT_EQ(c.raw_body(),
+            ": ok\n\n"
+            "data: a&lt;b\n\n"
+            "data: <p>x</p>\ndata: <p>y</p>\n\n"
+            "data: {\"n\":3}\n\n"
+            "event: update\nid: 42\ndata: <li>1</li>\n\n"
+            "retry: 1500\ndata:  spaced\n\n"
+            ": just a note\n"
+            "event: done\ndata: \n\n");
+  ASSERT_EQ(c.events().size(), 6u);
+  EXPECT_EQ(c.events()[4].data, " spaced");
+  EXPECT_EQ(c.events()[5].type, "done");
+}
+
+TEST_F(RelayTest, ConcurrentStreamsGetExactlyTheirOwnEvents) {
+  constexpr int kClients = 200;
+  constexpr int kEvents = 50;
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto c = std::make_unique<SseClient>();
+    ASSERT_TRUE(c->Connect(port()));
+    ASSERT_TRUE(c->Get(absl::StrCat("/t/paced?tag=c", i, "&n=", kEvents,
+                                    "&ms=2")));
+    clients.push_back(std::move(c));
+  }
+  for (int i = 0; i < kClients; ++i) {
+    SseClient& c = *clients[i];
+    ASSERT_TRUE(c.ReadToEof(absl::Seconds(20))) << "client " << i;
+    ASSERT_EQ(c.events().size(), kEvents + 1u) << "client " << i;
+    for (int k = 0; k < kEvents; ++k) {
+      ASSERT_EQ(c.events()[k].data, absl::StrCat("c", i, "-", k));
+      ASSERT_EQ(c.events()[k].last_event_id, absl::StrCat(k));
+    }
+    EXPECT_EQ(c.events().back().type, "done");
+  }
+}
+
+TEST_F(RelayTest, ChurnDeliversNoByteToTheWrongClient) {
+  constexpr int kThreads = 4;
+  constexpr int kCyclesPerThread = 1250;  // 5,000 in all
+  std::atomic<int> wrong{0}, completed{0}, connect_failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCyclesPerThread; ++i) {
+        const std::string tag = absl::StrCat("t", t, "i", i);
+        SseClient c;
+        if (!c.Connect(port())) {
+          connect_failures++;
+          continue;
+        }
+        // Alternate finite and endless streams; read a little, hang up.
+        const bool endless = i % 2 == 0;
+        c.Get(endless ? absl::StrCat("/t/paced?tag=", tag, "&n=100000&ms=1")
+                      : absl::StrCat("/t/tokens?tag=", tag, "&n=3"));
+        c.ReadUntil([&] { return c.events().size() >= 2; },
+                    absl::Seconds(5));
+        for (const auto& e : c.events()) {
+          if (e.type == "message" && !absl::StartsWith(e.data, tag + "-")) {
+            wrong++;
+          }
+        }
+        if (c.events().size() >= 2) completed++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(connect_failures.load(), 0);
+  EXPECT_EQ(completed.load(), kThreads * kCyclesPerThread);
+  EXPECT_TRUE(WaitFor(
+      [] {
+        return svc().active() == 0 && frontend_->open_sessions() == 0 &&
+               frontend_->live_sessions() == 0;
+      },
+      absl::Seconds(2)))
+      << "active calls " << svc().active() << ", open "
+      << frontend_->open_sessions() << ", live "
+      << frontend_->live_sessions();
+}
+
+TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
+  constexpr int kClients = 50;
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto c = std::make_unique<SseClient>();
+    ASSERT_TRUE(c->Connect(port()));
+    ASSERT_TRUE(c->Get(absl::StrCat("/t/idle?tag=cancel", i)));
+    ASSERT_TRUE(c->ReadHead());
+    clients.push_back(std::move(c));
+  }
+  ASSERT_TRUE(WaitFor([&] { return svc().active() >= kClients; },
+                      absl::Seconds(5)));
+  std::map<std::string, absl::Time> closed_at;
+  for (int i = 0; i < kClients; ++i) {
+    closed_at[absl::StrCat("cancel", i)] = absl::Now();
+    clients[i]->Close();
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto times = svc().cancel_times();
+        return std::all_of(closed_at.begin(), closed_at.end(),
+                           [&](const auto& kv) { return times.contains(kv.first); });
+      },
+      absl::Seconds(5)));
+  auto times = svc().cancel_times();
+  std::vector<double> delays_ms;
+  for (const auto& [tag, t] : closed_at) {
+    delays_ms.push_back(absl::ToDoubleMilliseconds(times[tag] - t));
+  }
+  std::sort(delays_ms.begin(), delays_ms.end());
+  const double p50 = delays_ms[delays_ms.size() / 2];
+  const double p99 = delays_ms[delays_ms.size() * 99 / 100];
+  std::printf("disconnect -> service cancellation: p50 %.2f ms, p99 %.2f ms "
+              "(%zu streams)\n", p50, p99, delays_ms.size());
+  EXPECT_LE(p99, 100.0);
+}
+
+TEST_F(RelayTest, SlowClientIsBoundedPushedBackAndCutOff) {
+  const uint64_t dropped_before =
+      frontend_->stats().Get(Outcome::kTimeout);
+  const int64_t cancelled_before = svc().cancelled();
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/endless?tag=slow"));
+  // The service writes until flow control blocks it: the count stops rising.
+  int64_t last = -1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int64_t now = svc().endless_written();
+        bool stable = now > 0 && now == last;
+        last = now;
+        absl::SleepFor(absl::Milliseconds(100));
+        return stable;
+      },
+      absl::Seconds(5)))
+      << "service never blocked";
+  EXPECT_LE(frontend_->stats().peak_buffered_bytes.load(),
+            kHighWater + 1024)
+      << "frontend buffered more than high water + one event";
+  // Never reading, the client is cut off after write_timeout and the call
+  // is cancelled.
+  EXPECT_TRUE(WaitFor([&] { return svc().cancelled() > cancelled_before; },
+                      absl::Seconds(5)));
+  EXPECT_GT(frontend_->stats().Get(Outcome::kTimeout), dropped_before);
+  EXPECT_TRUE(WaitFor([] { return frontend_->open_sessions() == 0; },
+                      absl::Seconds(2)));
+  // What the kernel had buffered still arrives, then the end of the stream.
+  EXPECT_TRUE(c.ReadToEof(absl::Seconds(20)))
+      << "read " << c.raw_body().size() << " bytes, events "
+      << c.events().size();
+}
+
+TEST_F(RelayTest, BackendDownIs503BeforeHeaders) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/down/tokens"));
+  ASSERT_TRUE(c.ReadToEof(absl::Seconds(5)));
+  EXPECT_EQ(c.status(), 503);
+  EXPECT_EQ(c.header("retry-after"), "5");
+  EXPECT_THAT(c.raw_body(), HasSubstr("UNAVAILABLE"));
+  // Other routes still serve.
+  SseClient ok;
+  ASSERT_TRUE(ok.Connect(port()));
+  ASSERT_TRUE(ok.Get("/t/tokens?tag=ok&n=2"));
+  ASSERT_TRUE(ok.ReadToEof());
+  EXPECT_EQ(ok.status(), 200);
+  EXPECT_EQ(ok.events().size(), 3u);
+}
+
+TEST_F(RelayTest, BackendFailureMidStreamIsAnErrorEvent) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/fail_after?k=2"));
+  ASSERT_TRUE(c.ReadToEof());
+  EXPECT_EQ(c.status(), 200);
+  ASSERT_EQ(c.events().size(), 3u);
+  EXPECT_EQ(c.events()[0].data, "before-fail-0");
+  EXPECT_EQ(c.events()[2].type, "error");
+  // expose_errors is off: the code only, never the backend's message.
+  EXPECT_EQ(c.events()[2].data, "{\"code\":\"UNAVAILABLE\"}");
+  EXPECT_THAT(c.raw_body(), HasSubstr("retry: 5000\n"));
+}
+
+TEST_F(RelayTest, PlainHttpErrors) {
+  struct Case {
+    std::string request;
+    int status;
+  };
+  std::vector<Case> cases = {
+      {"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404},
+      {"POST /t/get_only HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405},
+      {"GET /t/tokens?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+       "Content-Length: 5\r\n\r\n[1,2]", 400},
+      {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+       "Content-Length: 4\r\n\r\n{bad", 400},
+      {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+       "Content-Length: 3\r\n\r\na,b", 415},
+      {absl::StrCat("GET /t/echo HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ",
+                    std::string(2000, '9'), "\r\n\r\n"), 400},
+  };
+  for (const auto& tc : cases) {
+    SseClient c;
+    ASSERT_TRUE(c.Connect(port()));
+    ASSERT_TRUE(c.SendAll(tc.request));
+    ASSERT_TRUE(c.ReadHead()) << tc.request;
+    EXPECT_EQ(c.status(), tc.status) << tc.request;
+    EXPECT_NE(c.header("content-type"), "text/event-stream; charset=utf-8");
+    if (tc.status == 405) {
+      EXPECT_EQ(c.header("allow"), "GET");
+    }
+  }
+}
+
+TEST_F(RelayTest, HeartbeatOnIdleStream) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/idle?tag=hb"));
+  ASSERT_TRUE(c.ReadUntil(
+      [&] {
+        return std::count(c.comments().begin(), c.comments().end(), " ping") >= 2;
+      },
+      absl::Seconds(3)));
+  EXPECT_TRUE(c.events().empty());
+}
+
+TEST_F(RelayTest, LastEventIdAndAllowListedHeadersReachTheService) {
+  SseClient h;
+  ASSERT_TRUE(h.Connect(port()));
+  ASSERT_TRUE(h.Get("/t/echo?tag=lid1&x=a%20b+c",
+                    {"Last-Event-ID: 41", "X-Request-Id: req-7",
+                     "X-Secret: no", "Cookie: session=abc"}));
+  ASSERT_TRUE(h.ReadToEof());
+  auto r = svc().last_request("lid1");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->last_event_id(), "41");
+  EXPECT_EQ(r->params().at("x"), "a b c");
+  EXPECT_EQ(r->headers().at("x-request-id"), "req-7");
+  EXPECT_EQ(r->headers().at("cookie"), "session=abc");
+  EXPECT_FALSE(r->headers().contains("x-secret"));
+  EXPECT_EQ(r->method(), "GET");
+  EXPECT_EQ(r->path(), "/t/echo");
+  EXPECT_EQ(r->remote_addr(), "127.0.0.1");
+  ASSERT_FALSE(h.events().empty());
+  EXPECT_THAT(h.events()[0].data, HasSubstr("\"x-request-id\":\"req-7\""))
+      << "metadata too";
+
+  SseClient q;
+  ASSERT_TRUE(q.Connect(port()));
+  ASSERT_TRUE(q.Get("/t/echo?tag=lid2&lastEventId=77"));
+  ASSERT_TRUE(q.ReadToEof());
+  EXPECT_EQ(svc().last_request("lid2")->last_event_id(), "77");
+
+  SseClient p;
+  ASSERT_TRUE(p.Connect(port()));
+  ASSERT_TRUE(p.Post("/t/echo", "application/x-www-form-urlencoded",
+                     "tag=post1&message=hi+there%21"));
+  ASSERT_TRUE(p.ReadToEof());
+  EXPECT_EQ(svc().last_request("post1")->params().at("message"), "hi there!");
+  SseClient j;
+  ASSERT_TRUE(j.Connect(port()));
+  ASSERT_TRUE(j.Post("/t/echo", "application/json",
+                     R"({"tag":"json1","n":3,"nested":{"a":[1,2]}})"));
+  ASSERT_TRUE(j.ReadToEof());
+  auto jr = svc().last_request("json1");
+  ASSERT_TRUE(jr.has_value());
+  EXPECT_EQ(jr->params().at("n"), "3");
+  EXPECT_EQ(jr->params().at("nested"), "{\"a\":[1,2]}");
+}
+
+TEST_F(RelayTest, OneMebibyteEventArrivesIntact) {
+  std::string big;
+  for (int i = 0; big.size() < (1 << 20); ++i) {
+    absl::StrAppend(&big, "<span>", i, "</span>");
+  }
+  svc().SetScript("big", {TextProto("html", big)});
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/script?script=big"));
+  ASSERT_TRUE(c.ReadToEof(absl::Seconds(10)));
+  ASSERT_EQ(c.events().size(), 2u);
+  EXPECT_EQ(c.events()[0].data, big);
+}
+
+TEST_F(RelayTest, InjectedFieldsNeverReachTheClient) {
+  const uint64_t before = frontend_->stats().invalid_events_dropped.load();
+  Event evil = TextProto("text", "evil");
+  evil.set_event("x\nevent: hijack");
+  Event evil_id = TextProto("text", "evil2");
+  evil_id.set_id("1\r\ndata: injected");
+  svc().SetScript("inject", {evil, evil_id, TextProto("text", "after")});
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/script?script=inject"));
+  ASSERT_TRUE(c.ReadToEof());
+  ASSERT_EQ(c.events().size(), 2u);
+  EXPECT_EQ(c.events()[0].data, "after");
+  EXPECT_EQ(c.events()[0].last_event_id, "");
+  EXPECT_EQ(c.events()[1].type, "done");
+  EXPECT_THAT(c.raw_body(), ::testing::Not(HasSubstr("hijack")));
+  EXPECT_THAT(c.raw_body(), ::testing::Not(HasSubstr("injected")));
+  EXPECT_EQ(frontend_->stats().invalid_events_dropped.load(), before + 2);
+}
+
+}  // namespace
+}  // namespace ssebridge::frontend

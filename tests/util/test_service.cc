@@ -1,0 +1,280 @@
+#include "tests/util/test_service.h"
+
+#include <deque>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace ssebridge::testing {
+namespace {
+
+using ::ssebridge::action::v1::ActionRequest;
+using ::ssebridge::action::v1::Event;
+
+std::string Param(const ActionRequest& r, const std::string& k,
+                  const std::string& def = "") {
+  auto it = r.params().find(k);
+  return it == r.params().end() ? def : it->second;
+}
+
+int IntParam(const ActionRequest& r, const std::string& k, int def) {
+  int v;
+  return absl::SimpleAtoi(Param(r, k), &v) ? v : def;
+}
+
+// A write queue in front of the reactor: Push/Finish from any thread.
+class Reactor : public grpc::ServerWriteReactor<Event> {
+ public:
+  Reactor(TestService* svc, grpc::CallbackServerContext* ctx,
+          ActionRequest req)
+      : svc_(svc), ctx_(ctx), req_(std::move(req)), tag_(Param(req_, "tag")) {
+    StartSendInitialMetadata();
+  }
+
+  void Begin() {
+    const std::string& action = req_.action();
+    if (action == "endless") {
+      endless_ = true;
+      absl::MutexLock lock(&mu_);
+      PumpLocked();
+      return;
+    }
+    if (action == "idle") return;
+    // Everything else runs on a worker thread that may sleep.
+    worker_ = std::thread([this] { Work(); });
+  }
+
+  void Push(Event e) {
+    absl::MutexLock lock(&mu_);
+    if (done_) return;
+    queue_.push_back(std::move(e));
+    PumpLocked();
+  }
+
+  void FinishWith(grpc::Status s) {
+    absl::MutexLock lock(&mu_);
+    if (done_ || finish_) return;
+    finish_ = std::move(s);
+    PumpLocked();
+  }
+
+  void OnSendInitialMetadataDone(bool ok) override {}
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) failed_ = true;
+    if (endless_ && ok) svc_->endless_written_.fetch_add(1);
+    PumpLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    PumpLocked();
+  }
+
+  void OnDone() override {
+    bool cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      cancelled = cancelled_;
+    }
+    if (worker_.joinable()) worker_.join();
+    svc_->OnCallDone(tag_, cancelled);
+    delete this;
+  }
+
+ private:
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_) return;
+    if (cancelled_ || failed_) {
+      // A server reactor must Finish even when the call is cancelled.
+      finished_ = true;
+      Finish(grpc::Status::CANCELLED);
+      return;
+    }
+    if (endless_) {
+      current_.Clear();
+      current_.set_raw(absl::StrCat("endless-", seq_++, " ",
+                                    std::string(200, 'x')));
+      writing_ = true;
+      StartWrite(&current_);
+      return;
+    }
+    if (!queue_.empty()) {
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      writing_ = true;
+      StartWrite(&current_);
+      return;
+    }
+    if (finish_) {
+      finished_ = true;
+      Finish(*finish_);
+    }
+  }
+
+  bool Cancelled() {
+    absl::MutexLock lock(&mu_);
+    return cancelled_ || done_;
+  }
+
+  void Work() {
+    const std::string& action = req_.action();
+    if (action == "script") {
+      TestService::Script script = svc_->GetScriptForTest(Param(req_, "script"));
+      for (auto& e : script.events) Push(e);
+      FinishWith(script.status);
+    } else if (action == "tokens") {
+      const int n = IntParam(req_, "n", 10);
+      for (int i = 0; i < n; ++i) {
+        Event e;
+        e.set_id(absl::StrCat(i));
+        e.set_text(absl::StrCat(tag_, "-", i));
+        Push(std::move(e));
+      }
+      FinishWith(grpc::Status::OK);
+    } else if (action == "fail_after") {
+      const int k = IntParam(req_, "k", 1);
+      for (int i = 0; i < k; ++i) {
+        Event e;
+        e.set_text(absl::StrCat("before-fail-", i));
+        Push(std::move(e));
+      }
+      FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "boom"));
+    } else if (action == "echo") {
+      Event e;
+      auto* f = e.mutable_json()->mutable_struct_value()->mutable_fields();
+      (*f)["last_event_id"].set_string_value(req_.last_event_id());
+      (*f)["path"].set_string_value(req_.path());
+      (*f)["method"].set_string_value(req_.method());
+      for (const auto& [k, v] : req_.params()) {
+        (*(*f)["params"].mutable_struct_value()->mutable_fields())[k]
+            .set_string_value(v);
+      }
+      for (const auto& [k, v] : req_.headers()) {
+        (*(*f)["headers"].mutable_struct_value()->mutable_fields())[k]
+            .set_string_value(v);
+      }
+      auto md = ctx_->client_metadata();
+      for (const auto& [k, v] : md) {
+        std::string key(k.data(), k.size());
+        if (key.rfind("x-", 0) == 0 || key == "cookie") {
+          (*(*f)["metadata"].mutable_struct_value()->mutable_fields())[key]
+              .set_string_value(std::string(v.data(), v.size()));
+        }
+      }
+      Push(std::move(e));
+      FinishWith(grpc::Status::OK);
+    } else if (action == "paced") {
+      const int n = IntParam(req_, "n", 5);
+      const int ms = IntParam(req_, "ms", 10);
+      for (int i = 0; i < n && !Cancelled(); ++i) {
+        Event e;
+        e.set_id(absl::StrCat(i));
+        e.set_text(absl::StrCat(tag_, "-", i));
+        Push(std::move(e));
+        absl::SleepFor(absl::Milliseconds(ms));
+      }
+      FinishWith(grpc::Status::OK);
+    } else {
+      FinishWith(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                              "unknown test action " + action));
+    }
+  }
+
+  TestService* const svc_;
+  grpc::CallbackServerContext* const ctx_;
+  const ActionRequest req_;
+  const std::string tag_;
+  std::thread worker_;
+  bool endless_ = false;
+  uint64_t seq_ = 0;
+
+  absl::Mutex mu_;
+  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
+  std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
+  Event current_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<Event>* TestService::Run(
+    grpc::CallbackServerContext* ctx, const ActionRequest* request) {
+  started_.fetch_add(1);
+  active_.fetch_add(1);
+  {
+    absl::MutexLock lock(&mu_);
+    requests_[Param(*request, "tag")] = *request;
+  }
+  auto* r = new Reactor(this, ctx, *request);
+  r->Begin();
+  return r;
+}
+
+void TestService::SetScript(const std::string& name, std::vector<Event> events,
+                            grpc::Status final_status) {
+  absl::MutexLock lock(&mu_);
+  scripts_[name] = Script{std::move(events), std::move(final_status)};
+}
+
+TestService::Script TestService::GetScriptForTest(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = scripts_.find(name);
+  if (it == scripts_.end()) {
+    return Script{{}, grpc::Status(grpc::StatusCode::NOT_FOUND, "no script")};
+  }
+  return it->second;
+}
+
+void TestService::OnCallDone(const std::string& tag, bool cancelled) {
+  if (cancelled) {
+    cancelled_.fetch_add(1);
+    absl::MutexLock lock(&mu_);
+    cancel_times_[tag] = absl::Now();
+  }
+  active_.fetch_sub(1);
+}
+
+std::map<std::string, absl::Time> TestService::cancel_times() const {
+  absl::MutexLock lock(&mu_);
+  return cancel_times_;
+}
+
+std::optional<ActionRequest> TestService::last_request(
+    const std::string& tag) const {
+  absl::MutexLock lock(&mu_);
+  auto it = requests_.find(tag);
+  if (it == requests_.end()) return std::nullopt;
+  return it->second;
+}
+
+TestServer::TestServer(int port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(absl::StrCat("127.0.0.1:", port),
+                           grpc::InsecureServerCredentials(), &port_);
+  builder.RegisterService(&service_);
+  server_ = builder.BuildAndStart();
+}
+
+TestServer::~TestServer() { Stop(); }
+
+void TestServer::Stop() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(200));
+    server_->Wait();
+    server_.reset();
+  }
+}
+
+}  // namespace ssebridge::testing

@@ -1,0 +1,92 @@
+// A scriptable in-process ActionService for integration tests, on the gRPC
+// callback API. The request's action picks the behaviour:
+//   "script"    - the events registered with SetScript(params["script"]),
+//                 then that script's final status
+//   "tokens"    - params["n"] events "<params[tag]>-<i>" with id i, then OK
+//   "endless"   - events as fast as flow control allows until cancelled
+//   "idle"      - nothing (initial metadata only) until cancelled
+//   "fail_after"- params["k"] events, then UNAVAILABLE "boom"
+//   "echo"      - one json event describing the request, then OK
+//   "paced"     - params["n"] events every params["ms"] ms, then OK
+// It counts active calls and cancellations (with timestamps) so tests can
+// check that the frontend cancels calls promptly and leaks none.
+// Thread-safe.
+#ifndef SSEBRIDGE_TESTS_UTIL_TEST_SERVICE_H_
+#define SSEBRIDGE_TESTS_UTIL_TEST_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "ssebridge/action/v1/action.grpc.pb.h"
+
+namespace ssebridge::testing {
+
+class TestService final
+    : public ssebridge::action::v1::ActionService::CallbackService {
+ public:
+  grpc::ServerWriteReactor<ssebridge::action::v1::Event>* Run(
+      grpc::CallbackServerContext* ctx,
+      const ssebridge::action::v1::ActionRequest* request) override;
+
+  void SetScript(const std::string& name,
+                 std::vector<ssebridge::action::v1::Event> events,
+                 grpc::Status final_status = grpc::Status::OK);
+
+  int64_t active() const { return active_.load(); }
+  int64_t started() const { return started_.load(); }
+  int64_t cancelled() const { return cancelled_.load(); }
+  int64_t endless_written() const { return endless_written_.load(); }
+  // Time of each cancellation, keyed by params["tag"].
+  std::map<std::string, absl::Time> cancel_times() const;
+  // The last request seen with params["tag"] == tag.
+  std::optional<ssebridge::action::v1::ActionRequest> last_request(
+      const std::string& tag) const;
+
+  // Internal, used by the reactor.
+  void OnCallDone(const std::string& tag, bool cancelled);
+  struct Script {
+    std::vector<ssebridge::action::v1::Event> events;
+    grpc::Status status;
+  };
+  Script GetScriptForTest(const std::string& name);
+  std::atomic<int64_t> endless_written_{0};
+
+ private:
+  std::atomic<int64_t> active_{0};
+  std::atomic<int64_t> started_{0};
+  std::atomic<int64_t> cancelled_{0};
+  mutable absl::Mutex mu_;
+  std::map<std::string, Script> scripts_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Time> cancel_times_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, ssebridge::action::v1::ActionRequest> requests_
+      ABSL_GUARDED_BY(mu_);
+};
+
+// Runs a gRPC server with a TestService on 127.0.0.1 (ephemeral port unless
+// `port` is given, e.g. to restart on the same port).
+class TestServer {
+ public:
+  explicit TestServer(int port = 0);
+  ~TestServer();
+  int port() const { return port_; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  TestService& service() { return service_; }
+  void Stop();
+
+ private:
+  TestService service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace ssebridge::testing
+
+#endif  // SSEBRIDGE_TESTS_UTIL_TEST_SERVICE_H_
