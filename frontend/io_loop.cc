@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/tsan/annotations.h"
 #include "frontend/stream_registry.h"
 #include "frontend/stream_session.h"
 #include "spdlog/spdlog.h"
@@ -48,7 +49,7 @@ void IoLoop::Stop() {
 void IoLoop::Submit(std::shared_ptr<StreamSession> session) {
   bool wake = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ready_.push_back(std::move(session));
     if (!wake_pending_) wake = wake_pending_ = true;
   }
@@ -60,7 +61,7 @@ void IoLoop::Submit(std::shared_ptr<StreamSession> session) {
 
 void IoLoop::ShutdownSessions(uint32_t retry_ms) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     shutdown_requested_ = true;
     shutdown_retry_ms_ = retry_ms;
   }
@@ -96,7 +97,7 @@ void IoLoop::Run() {
     bool shutdown = false;
     uint32_t shutdown_retry = 0;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       batch.swap(ready_);
       wake_pending_ = false;
       if (shutdown_requested_) {
@@ -124,7 +125,7 @@ void IoLoop::Run() {
   for (auto& [fd, s] : sessions_) all.push_back(s);
   for (auto& s : all) Close(s, Outcome::kShutdown);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ready_.clear();
   }
 }
@@ -161,7 +162,7 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
   bool finishing;
   Outcome outcome;
   {
-    absl::MutexLock lock(&s.mu_);
+    std::lock_guard<std::mutex> lock(s.mu_);
     s.queued_ = false;
     if (s.http_closed_ || s.head_state_ == StreamSession::Head::kWaiting) {
       return;
@@ -191,7 +192,7 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
   }
   bool resume = false;
   {
-    absl::MutexLock lock(&s.mu_);
+    std::lock_guard<std::mutex> lock(s.mu_);
     s.unsent_ = s.io_out_.size() - s.io_off_;
     if (s.read_paused_ && s.pending_.size() + s.unsent_ < s.settings_->low_water) {
       s.read_paused_ = false;
@@ -199,6 +200,7 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     }
   }
   if (resume) {
+    SSEBRIDGE_TSAN_RELEASE(&s);
     s.StartRead(&s.event_);
     s.RemoveHold();
   }
@@ -249,7 +251,7 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   bool release_hold = false;
   uint64_t events = 0;
   {
-    absl::MutexLock lock(&s.mu_);
+    std::lock_guard<std::mutex> lock(s.mu_);
     s.http_closed_ = true;
     cancel = !s.upstream_done_;
     release_hold = s.read_paused_;
@@ -291,7 +293,7 @@ void IoLoop::Tick(absl::Time now) {
     }
     bool flush = false;
     {
-      absl::MutexLock lock(&s.mu_);
+      std::lock_guard<std::mutex> lock(s.mu_);
       if (s.head_state_ == StreamSession::Head::kWaiting) {
         if (now - s.started_ > cfg.header_wait) {
           s.CommitHeadLocked();

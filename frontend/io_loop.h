@@ -18,7 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "frontend/stats.h"
 
@@ -66,7 +66,7 @@ class IoLoop {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> open_{0};
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::vector<std::shared_ptr<StreamSession>> ready_ ABSL_GUARDED_BY(mu_);
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool shutdown_requested_ ABSL_GUARDED_BY(mu_) = false;

@@ -3,7 +3,7 @@
 namespace ssebridge::frontend {
 
 bool StreamRegistry::TryAcquire(const std::string& ip) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (max_total_ > 0 && total_ >= max_total_) return false;
   int64_t& n = per_ip_[ip];
   if (max_per_ip_ > 0 && n >= max_per_ip_) {
@@ -16,7 +16,7 @@ bool StreamRegistry::TryAcquire(const std::string& ip) {
 }
 
 void StreamRegistry::Release(const std::string& ip) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = per_ip_.find(ip);
   if (it == per_ip_.end()) return;
   if (--it->second <= 0) per_ip_.erase(it);
@@ -24,12 +24,12 @@ void StreamRegistry::Release(const std::string& ip) {
 }
 
 int64_t StreamRegistry::total() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return total_;
 }
 
 int64_t StreamRegistry::count_for(const std::string& ip) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = per_ip_.find(ip);
   return it == per_ip_.end() ? 0 : it->second;
 }

@@ -9,7 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 
 namespace ssebridge::frontend {
 
@@ -29,7 +29,7 @@ class StreamRegistry {
  private:
   const uint32_t max_total_;
   const uint32_t max_per_ip_;
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   int64_t total_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, int64_t> per_ip_ ABSL_GUARDED_BY(mu_);
 };

@@ -4,21 +4,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sse/encoder.h"
+#include "common/tsan/annotations.h"
 #include "common/status/grpc_status.h"
 #include "frontend/http_util.h"
 #include "frontend/io_loop.h"
 #include "frontend/stream_registry.h"
 #include "spdlog/spdlog.h"
 
-#ifdef SSEBRIDGE_TSAN
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#define TSAN_ACQUIRE(p) __tsan_acquire(p)
-#define TSAN_RELEASE(p) __tsan_release(p)
-#else
-#define TSAN_ACQUIRE(p) (void)0
-#define TSAN_RELEASE(p) (void)0
-#endif
+#define TSAN_ACQUIRE(p) SSEBRIDGE_TSAN_ACQUIRE(p)
+#define TSAN_RELEASE(p) SSEBRIDGE_TSAN_RELEASE(p)
 
 namespace ssebridge::frontend {
 
@@ -52,7 +46,7 @@ void StreamSession::Start(
   for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
   bool flush = false;
   if (headers_now) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     CommitHeadLocked();
     flush = NeedFlushLocked();
   }
@@ -86,7 +80,7 @@ void StreamSession::ScheduleFlush(bool needed) {
 }
 
 size_t StreamSession::buffered_bytes() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return pending_.size() + unsent_;
 }
 
@@ -94,7 +88,7 @@ void StreamSession::OnReadInitialMetadataDone(bool ok) {
   TSAN_ACQUIRE(this);
   bool flush = false;
   if (ok) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     CommitHeadLocked();
     flush = NeedFlushLocked();
   }
@@ -111,7 +105,7 @@ void StreamSession::OnReadDone(bool ok) {
   bool flush = false;
   bool paused = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (http_closed_ || finishing_) {
       // The client is gone (call being cancelled) or the stream was ended
       // by max duration / shutdown: read no further.
@@ -163,7 +157,7 @@ void StreamSession::OnDone(const grpc::Status& status) {
   TSAN_ACQUIRE(this);
   bool flush = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     upstream_done_ = true;
     if (!http_closed_ && !finishing_) {
       absl::Status st = common::ToAbslStatus(status);
@@ -218,7 +212,7 @@ void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
   bool flush = false;
   bool cancel = false;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (http_closed_ || finishing_) return;
     if (head_state_ == Head::kWaiting) {
       pending_ = SimpleResponse(503, "stream ended before it started\n",

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "frontend/stats.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
@@ -108,7 +108,7 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   ssebridge::action::v1::Event event_;  // read target, gRPC side only
   std::shared_ptr<StreamSession> self_;  // the gRPC side's reference
 
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::string head_ ABSL_GUARDED_BY(mu_);
   std::string pending_ ABSL_GUARDED_BY(mu_);
   Head head_state_ ABSL_GUARDED_BY(mu_) = Head::kWaiting;

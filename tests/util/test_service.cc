@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/tsan/annotations.h"
 
 namespace ssebridge::testing {
 namespace {
@@ -30,6 +31,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   Reactor(TestService* svc, grpc::CallbackServerContext* ctx,
           ActionRequest req)
       : svc_(svc), ctx_(ctx), req_(std::move(req)), tag_(Param(req_, "tag")) {
+    SSEBRIDGE_TSAN_RELEASE(this);
     StartSendInitialMetadata();
   }
 
@@ -37,7 +39,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     const std::string& action = req_.action();
     if (action == "endless") {
       endless_ = true;
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       PumpLocked();
       return;
     }
@@ -47,23 +49,26 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   }
 
   void Push(Event e) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (done_) return;
     queue_.push_back(std::move(e));
     PumpLocked();
   }
 
   void FinishWith(grpc::Status s) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (done_ || finish_) return;
     finish_ = std::move(s);
     PumpLocked();
   }
 
-  void OnSendInitialMetadataDone(bool ok) override {}
+  void OnSendInitialMetadataDone(bool ok) override {
+    SSEBRIDGE_TSAN_ACQUIRE(this);
+  }
 
   void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
+    SSEBRIDGE_TSAN_ACQUIRE(this);
+    std::lock_guard<std::mutex> lock(mu_);
     writing_ = false;
     if (!ok) failed_ = true;
     if (endless_ && ok) svc_->endless_written_.fetch_add(1);
@@ -71,15 +76,17 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   }
 
   void OnCancel() override {
-    absl::MutexLock lock(&mu_);
+    SSEBRIDGE_TSAN_ACQUIRE(this);
+    std::lock_guard<std::mutex> lock(mu_);
     cancelled_ = true;
     PumpLocked();
   }
 
   void OnDone() override {
+    SSEBRIDGE_TSAN_ACQUIRE(this);
     bool cancelled;
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       done_ = true;
       cancelled = cancelled_;
     }
@@ -94,6 +101,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     if (cancelled_ || failed_) {
       // A server reactor must Finish even when the call is cancelled.
       finished_ = true;
+      SSEBRIDGE_TSAN_RELEASE(this);
       Finish(grpc::Status::CANCELLED);
       return;
     }
@@ -102,6 +110,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
       current_.set_raw(absl::StrCat("endless-", seq_++, " ",
                                     std::string(200, 'x')));
       writing_ = true;
+      SSEBRIDGE_TSAN_RELEASE(this);
       StartWrite(&current_);
       return;
     }
@@ -109,17 +118,19 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
       current_ = std::move(queue_.front());
       queue_.pop_front();
       writing_ = true;
+      SSEBRIDGE_TSAN_RELEASE(this);
       StartWrite(&current_);
       return;
     }
     if (finish_) {
       finished_ = true;
+      SSEBRIDGE_TSAN_RELEASE(this);
       Finish(*finish_);
     }
   }
 
   bool Cancelled() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return cancelled_ || done_;
   }
 
@@ -195,7 +206,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   bool endless_ = false;
   uint64_t seq_ = 0;
 
-  absl::Mutex mu_;
+  std::mutex mu_;
   std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
   Event current_ ABSL_GUARDED_BY(mu_);
@@ -213,7 +224,7 @@ grpc::ServerWriteReactor<Event>* TestService::Run(
   started_.fetch_add(1);
   active_.fetch_add(1);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     requests_[Param(*request, "tag")] = *request;
   }
   auto* r = new Reactor(this, ctx, *request);
@@ -223,12 +234,12 @@ grpc::ServerWriteReactor<Event>* TestService::Run(
 
 void TestService::SetScript(const std::string& name, std::vector<Event> events,
                             grpc::Status final_status) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   scripts_[name] = Script{std::move(events), std::move(final_status)};
 }
 
 TestService::Script TestService::GetScriptForTest(const std::string& name) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = scripts_.find(name);
   if (it == scripts_.end()) {
     return Script{{}, grpc::Status(grpc::StatusCode::NOT_FOUND, "no script")};
@@ -239,20 +250,20 @@ TestService::Script TestService::GetScriptForTest(const std::string& name) {
 void TestService::OnCallDone(const std::string& tag, bool cancelled) {
   if (cancelled) {
     cancelled_.fetch_add(1);
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     cancel_times_[tag] = absl::Now();
   }
   active_.fetch_sub(1);
 }
 
 std::map<std::string, absl::Time> TestService::cancel_times() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return cancel_times_;
 }
 
 std::optional<ActionRequest> TestService::last_request(
     const std::string& tag) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = requests_.find(tag);
   if (it == requests_.end()) return std::nullopt;
   return it->second;

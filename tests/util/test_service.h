@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
 
@@ -63,7 +63,7 @@ class TestService final
   std::atomic<int64_t> active_{0};
   std::atomic<int64_t> started_{0};
   std::atomic<int64_t> cancelled_{0};
-  mutable absl::Mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, Script> scripts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> cancel_times_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ssebridge::action::v1::ActionRequest> requests_
