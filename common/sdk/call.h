@@ -1,0 +1,91 @@
+// Internal to the SDK: the gRPC callback reactor behind one ActionService.Run
+// call, and the bounded event queue that Stream handles push to. Users see it
+// only through Stream.
+//
+// Thread-safety: every public method may be called from any thread; all
+// shared state is guarded by one std::mutex (TSan sees std::mutex, not the
+// uninstrumented gRPC/Abseil locks, see DESIGN §10). Writes are chained one
+// at a time: Push/RequestFinish start a write or the Finish only when none is
+// in flight, OnWriteDone starts the next. Nothing but the initial metadata is
+// started before OnSendInitialMetadataDone: by then gRPC has bound the
+// reactor, so no write or Finish goes through gRPC's pre-bind backlog (which
+// hands data between threads in a way TSan cannot follow). No lock is held
+// while calling into gRPC or user callbacks.
+//
+// Lifetime: owned by shared_ptr. The call keeps a reference to itself from
+// creation until gRPC's OnDone; each Stream handle holds another, so a handle
+// outliving the call stays valid (Send just returns false).
+#ifndef SSEBRIDGE_COMMON_SDK_CALL_H_
+#define SSEBRIDGE_COMMON_SDK_CALL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "absl/base/thread_annotations.h"
+#include "common/sdk/stream.h"
+#include "ssebridge/action/v1/action.pb.h"
+
+namespace ssebridge::sdk::internal {
+
+class Call final
+    : public grpc::ServerWriteReactor<ssebridge::action::v1::Event>,
+      public std::enable_shared_from_this<Call> {
+ public:
+  // Creates a call and at once sends the initial metadata, so the frontend
+  // learns the stream is up before the first event.
+  static std::shared_ptr<Call> Create(size_t max_queued_events);
+  explicit Call(size_t max_queued_events) : max_queued_(max_queued_events) {}
+
+  Stream stream() { return Stream(shared_from_this()); }
+
+  bool Push(ssebridge::action::v1::Event event, bool wait);
+  void RequestFinish(grpc::Status status);
+  bool Cancelled();
+  void SetOnCancel(std::function<void()> callback);
+
+ private:
+  void OnSendInitialMetadataDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+  // With mu_ held: starts the next write, or the Finish once the queue is
+  // drained and a finish is due. Releases the lock if it calls into gRPC.
+  void Pump(std::unique_lock<std::mutex>& lock)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // With mu_ held: the client is gone. Returns the user's OnCancel callback
+  // to run (after the lock is released), or null.
+  std::function<void()> MarkCancelled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // TSan cannot see the synchronisation inside Debian's uninstrumented gRPC:
+  // tell it that gRPC hands the reactor over between our Start* and On*.
+  void TsanRelease();
+  void TsanAcquire();
+  struct TsanCallback;  // acquire on entry to an On* callback, release on exit
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable changed_;  // queue shrank or the stream closed
+  std::deque<ssebridge::action::v1::Event> queue_ ABSL_GUARDED_BY(mu_);
+  bool ready_ ABSL_GUARDED_BY(mu_) = false;    // initial metadata is done
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a StartWrite is in flight
+  bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;  // Finish was started
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_cancel_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Call> self_ ABSL_GUARDED_BY(mu_);  // until OnDone
+  // The message being written: set under mu_ when a write starts, then owned
+  // by gRPC until OnWriteDone.
+  ssebridge::action::v1::Event in_flight_;
+};
+
+}  // namespace ssebridge::sdk::internal
+
+#endif  // SSEBRIDGE_COMMON_SDK_CALL_H_

@@ -1,0 +1,173 @@
+#include "common/sdk/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <exception>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/sdk/call.h"
+#include "spdlog/spdlog.h"
+#include "ssebridge/action/v1/action.grpc.pb.h"
+
+namespace ssebridge::sdk {
+namespace internal {
+
+namespace v1 = ::ssebridge::action::v1;
+
+struct RegisteredAction {
+  std::string name;
+  ActionServer::Handler handler;
+  bool blocking;
+};
+
+// Runs a handler; a throwing handler finishes its call with INTERNAL.
+void RunHandler(const RegisteredAction& action, Request request,
+                Stream stream) {
+  std::string error;
+  try {
+    action.handler(std::move(request), stream);
+    return;
+  } catch (const std::exception& e) {
+    error = e.what();
+  } catch (...) {
+    error = "unknown exception";
+  }
+  spdlog::error("action \"{}\" threw: {}", action.name, error);
+  stream.Finish(absl::InternalError(
+      absl::StrCat("action \"", action.name, "\" failed: ", error)));
+}
+
+class Service final : public v1::ActionService::CallbackService {
+ public:
+  using Actions =
+      std::map<std::string, std::shared_ptr<const RegisteredAction>>;
+  Service(Actions actions, size_t max_queued_events)
+      : actions_(std::move(actions)), max_queued_(max_queued_events) {}
+
+  grpc::ServerWriteReactor<v1::Event>* Run(
+      grpc::CallbackServerContext* context,
+      const v1::ActionRequest* proto) override {
+    std::shared_ptr<Call> call = Call::Create(max_queued_);
+    Stream stream = call->stream();
+    auto it = actions_.find(proto->action());
+    if (it == actions_.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, action] : actions_) names.push_back(name);
+      stream.Finish(absl::UnimplementedError(
+          absl::StrCat("unknown action \"", proto->action(),
+                       "\"; this service has: ", absl::StrJoin(names, ", "))));
+      return call.get();
+    }
+    std::shared_ptr<const RegisteredAction> action = it->second;
+    Request request(*proto);
+    if (!action->blocking) {
+      RunHandler(*action, std::move(request), std::move(stream));
+      return call.get();
+    }
+    try {
+      std::thread([action, request = std::move(request), stream]() mutable {
+        RunHandler(*action, std::move(request), stream);
+        stream.Finish();  // no-op if the handler finished the call
+      }).detach();
+    } catch (const std::system_error& e) {  // out of threads
+      stream.Finish(absl::ResourceExhaustedError(absl::StrCat(
+          "no thread for action \"", action->name, "\": ", e.what())));
+    }
+    return call.get();
+  }
+
+ private:
+  const Actions actions_;
+  const size_t max_queued_;
+};
+
+}  // namespace internal
+
+ActionServer::ActionServer(ServerOptions options)
+    : options_(std::move(options)) {}
+
+ActionServer& ActionServer::Action(std::string name, Handler handler) {
+  return Add(std::move(name), std::move(handler), /*blocking=*/true);
+}
+
+ActionServer& ActionServer::AsyncAction(std::string name, Handler handler) {
+  return Add(std::move(name), std::move(handler), /*blocking=*/false);
+}
+
+ActionServer& ActionServer::Add(std::string name, Handler handler,
+                                bool blocking) {
+  auto action = std::make_shared<const internal::RegisteredAction>(
+      internal::RegisteredAction{name, std::move(handler), blocking});
+  actions_[std::move(name)] = std::move(action);
+  return *this;
+}
+
+absl::StatusOr<std::unique_ptr<RunningServer>> ActionServer::Start(
+    const std::string& address) const {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+  std::unique_ptr<RunningServer> running(new RunningServer());
+  running->service_ =
+      std::make_unique<internal::Service>(actions_, options_.max_queued_events);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address,
+                           options_.credentials
+                               ? options_.credentials
+                               : grpc::InsecureServerCredentials(),
+                           &running->port_);
+  builder.RegisterService(running->service_.get());
+  // gRPC sets SO_REUSEPORT by default: a second server on a busy port would
+  // silently share it instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (options_.configure) options_.configure(builder);
+  running->server_ = builder.BuildAndStart();
+  if (running->server_ == nullptr || running->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on \"", address, "\""));
+  }
+  running->server_->GetHealthCheckService()->SetServingStatus(
+      ssebridge::action::v1::ActionService::service_full_name(), true);
+  return running;
+}
+
+absl::Status ActionServer::Serve(const std::string& address,
+                                 absl::Duration grace) const {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // gRPC's threads inherit it
+  absl::StatusOr<std::unique_ptr<RunningServer>> running = Start(address);
+  if (!running.ok()) return running.status();
+  spdlog::info("serving {} action(s) on port {}", actions_.size(),
+               (*running)->port());
+  int signal = 0;
+  sigwait(&signals, &signal);
+  spdlog::info("signal {}: shutting down", signal);
+  (*running)->Shutdown(grace);
+  return absl::OkStatus();
+}
+
+RunningServer::~RunningServer() {
+  if (server_ != nullptr) Shutdown();
+}
+
+void RunningServer::Shutdown(absl::Duration grace) {
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+}
+
+void RunningServer::Wait() { server_->Wait(); }
+
+}  // namespace ssebridge::sdk

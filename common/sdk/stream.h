@@ -1,0 +1,100 @@
+// What an action handler gets: the Request (one HTTP request, as forwarded by
+// the frontend) and the Stream it sends events on (one server-streaming
+// ActionService.Run call).
+//
+// Thread-safety: Request is an immutable value, free to copy and read from
+// any thread. Stream is a cheap copyable handle to the call's shared state;
+// every method may be called from any thread at any time, also after the call
+// has ended (Send then returns false), so a handle may be kept as long as
+// needed, e.g. in a chat room's subscriber list.
+#ifndef SSEBRIDGE_COMMON_SDK_STREAM_H_
+#define SSEBRIDGE_COMMON_SDK_STREAM_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/sdk/builders.h"
+#include "ssebridge/action/v1/action.pb.h"
+
+namespace ssebridge::sdk {
+
+namespace internal {
+class Call;
+}
+
+class Request {
+ public:
+  explicit Request(ssebridge::action::v1::ActionRequest proto);
+
+  const std::string& action() const { return proto_->action(); }
+  // A query / form field, or `default_value` when absent.
+  std::string Param(absl::string_view name,
+                    absl::string_view default_value = "") const;
+  const google::protobuf::Map<std::string, std::string>& params() const {
+    return proto_->params();
+  }
+  // An allow-listed request header (the name is matched case-insensitively),
+  // "" when absent.
+  std::string Header(absl::string_view name) const;
+  // From Last-Event-ID (or ?lastEventId=): where a reconnecting browser left
+  // off, "" on a first connect. The service decides what to replay.
+  const std::string& last_event_id() const { return proto_->last_event_id(); }
+  const std::string& path() const { return proto_->path(); }
+  const std::string& method() const { return proto_->method(); }
+  const std::string& remote_addr() const { return proto_->remote_addr(); }
+  const ssebridge::action::v1::ActionRequest& proto() const { return *proto_; }
+
+ private:
+  std::shared_ptr<const ssebridge::action::v1::ActionRequest> proto_;
+};
+
+class Stream {
+ public:
+  // Sends one event: text (const char*, std::string), Html, Escaped, Json,
+  // Event or a raw ssebridge::action::v1::Event (see ToEvent). Events go out
+  // in the order Send is called. Blocks while the stream's queue is full (the
+  // client reads slower than we send). Returns false once the event can no
+  // longer be delivered: the client went away, the call was cancelled, or
+  // Finish was called.
+  // Never block a gRPC thread: inside an AsyncAction handler or an OnCancel
+  // callback use TrySend. Fan-out to many streams should use TrySend too, so
+  // one slow client cannot stall the others.
+  template <typename T>
+  bool Send(T&& item) {
+    return Push(ToEvent(std::forward<T>(item)), /*wait=*/true);
+  }
+  // Like Send, but returns false at once instead of waiting when the queue is
+  // full (the event is dropped).
+  template <typename T>
+  bool TrySend(T&& item) {
+    return Push(ToEvent(std::forward<T>(item)), /*wait=*/false);
+  }
+
+  // Ends the call with `status` once every queued event has been written.
+  // OK makes the frontend send the route's terminal event (e.g. "done"); an
+  // error becomes an SSE error event. Only the first call counts.
+  void Finish(absl::Status status = absl::OkStatus());
+
+  // True once the client has gone away (or the call was cancelled).
+  bool Cancelled() const;
+  // Runs `callback` once when the client goes away, e.g. the browser left;
+  // at once (on this thread) if it already has. Runs on a gRPC thread: keep
+  // it short and non-blocking. A later OnCancel replaces an earlier one.
+  void OnCancel(std::function<void()> callback);
+
+ private:
+  friend class internal::Call;
+  explicit Stream(std::shared_ptr<internal::Call> call)
+      : call_(std::move(call)) {}
+  bool Push(ssebridge::action::v1::Event event, bool wait);
+
+  std::shared_ptr<internal::Call> call_;
+};
+
+}  // namespace ssebridge::sdk
+
+#endif  // SSEBRIDGE_COMMON_SDK_STREAM_H_
