@@ -123,6 +123,14 @@ v1::Event ToEvent(const Json& json) {
     if (it != fields.end() && it->second.has_string_value()) {
       event.set_event(it->second.string_value());
       fields.erase(it);
+      // {event: "update", data: "<p>..</p>"}: the string is the payload,
+      // sent verbatim like the seed's send_fn.(%{event: .., data: ..}).
+      auto data = fields.find("data");
+      if (fields.size() == 1 && data != fields.end() &&
+          data->second.has_string_value()) {
+        std::string html = std::move(*data->second.mutable_string_value());
+        event.set_html(std::move(html));  // replaces the json payload
+      }
     }
   }
   return event;

@@ -5,6 +5,8 @@
 //   stream.Send("Bot is thinking...");               // text (frontend escapes)
 //   stream.Send(Html("<p>", Escape(user), "</p>"));  // trusted HTML fragment
 //   stream.Send(Json{{"event", "update"}, {"count", 3}});  // named JSON event
+//   stream.Send(Json{{"event", "update"}, {"data", "<p>hi</p>"}});  // named,
+//                                                  // html payload "<p>hi</p>"
 //   stream.Send(Event::Named("update").Html("<li>x</li>").Id("7"));
 //
 // HTML safety rule: every string given to Html(...) is trusted markup and is
@@ -164,6 +166,12 @@ class Event {
 //   Html, Escaped   -> html (verbatim)
 //   Json            -> json; a map with a string "event" member becomes the
 //                      event named by it, with the other members as its data
+//                      (compact JSON). Exception, the seed's idiom: when the
+//                      only other member is a string "data", that string is
+//                      the payload, as html (sent verbatim, so escape what
+//                      comes from users):
+//                        Json{{"event", "update"}, {"data", "<p>hi</p>"}}
+//                        -> event: update / data: <p>hi</p>
 //   Event / proto   -> as built
 ssebridge::action::v1::Event ToEvent(const char* text);
 ssebridge::action::v1::Event ToEvent(std::string text);

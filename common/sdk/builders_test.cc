@@ -63,6 +63,54 @@ TEST(BuildersTest, JsonWithEventKeyIsNamedEvent) {
     })pb");
 }
 
+TEST(BuildersTest, JsonEventWithOnlyStringDataSendsItAsHtml) {
+  // The seed's send_fn.(%{event: "update", data: "..."}): data is the payload.
+  ExpectEvent(ToEvent(Json{{"event", "update"}, {"data", "<p>New & 1</p>"}}),
+              R"pb(event: "update" html: "<p>New & 1</p>")pb");
+  ExpectEvent(ToEvent(Json{{"event", "update"}, {"data", ""}}),
+              R"pb(event: "update" html: "")pb");
+}
+
+TEST(BuildersTest, JsonEventWithOtherDataKeepsJson) {
+  // A non-string data member stays JSON.
+  ExpectEvent(ToEvent(Json{{"event", "update"}, {"data", 5}}), R"pb(
+    event: "update"
+    json {
+      struct_value {
+        fields {
+          key: "data"
+          value { number_value: 5 }
+        }
+      }
+    })pb");
+  // A string data member next to other members stays JSON too.
+  ExpectEvent(ToEvent(Json{{"event", "update"}, {"data", "x"}, {"n", 1}}),
+              R"pb(
+                event: "update"
+                json {
+                  struct_value {
+                    fields {
+                      key: "data"
+                      value { string_value: "x" }
+                    }
+                    fields {
+                      key: "n"
+                      value { number_value: 1 }
+                    }
+                  }
+                })pb");
+  // Without an "event" name, {"data": "..."} is ordinary JSON.
+  ExpectEvent(ToEvent(Json{{"data", "x"}}), R"pb(
+    json {
+      struct_value {
+        fields {
+          key: "data"
+          value { string_value: "x" }
+        }
+      }
+    })pb");
+}
+
 TEST(BuildersTest, JsonWithoutEventKeyIsUnnamed) {
   ExpectEvent(ToEvent(Json{{"count", 3}}), R"pb(
     json {
