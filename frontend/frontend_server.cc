@@ -12,7 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status/grpc_status.h"
 #include "frontend/http_util.h"
+#include "frontend/metrics.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace ssebridge::frontend {
@@ -39,6 +42,15 @@ constexpr size_t kMaxLastEventIdBytes = 1024;
     std::string value_;                                              \
   };
 SSEBRIDGE_STRING_HEADER(RetryAfterHeader, "Retry-After")
+SSEBRIDGE_STRING_HEADER(ETagHeader, "ETag")
+SSEBRIDGE_STRING_HEADER(LastModifiedHeader, "Last-Modified")
+SSEBRIDGE_STRING_HEADER(NoCacheHeader, "Cache-Control")
+SSEBRIDGE_STRING_HEADER(AcaoHeader, "Access-Control-Allow-Origin")
+SSEBRIDGE_STRING_HEADER(AcacHeader, "Access-Control-Allow-Credentials")
+SSEBRIDGE_STRING_HEADER(AcamHeader, "Access-Control-Allow-Methods")
+SSEBRIDGE_STRING_HEADER(AcahHeader, "Access-Control-Allow-Headers")
+SSEBRIDGE_STRING_HEADER(AcmaHeader, "Access-Control-Max-Age")
+SSEBRIDGE_STRING_HEADER(VaryHeader, "Vary")
 #undef SSEBRIDGE_STRING_HEADER
 
 absl::Duration ToDuration(const google::protobuf::Duration& d) {
@@ -126,6 +138,8 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
   for (const auto& r : cfg.routes()) {
     RouteRuntime rt;
     rt.config = &r;
+    rt.stats = std::make_unique<RouteStats>();
+    rt.settings.route_stats = rt.stats.get();
     auto it = server->backends_.find(r.backend());
     if (it == server->backends_.end()) {
       return absl::InvalidArgumentError(
@@ -172,6 +186,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
 FrontendServer::FrontendServer(const FrontendConfig& config)
     : config_(config),
       router_(config_),
+      static_files_(config.static_root()),
       registry_(OrDefault<uint32_t>(config.limits().max_connections(), 10000),
                 config.limits().max_connections_per_ip()) {}
 
@@ -283,25 +298,131 @@ void FrontendServer::HandleRequest(const Http::Request& request,
     SendPlain(response, 200, "ok\n");
     return;
   }
+  if (path == "/readyz") {
+    HandleReadyz(response);
+    return;
+  }
+  if (path == "/metrics") {
+    HandleMetrics(response);
+    return;
+  }
   Router::Match m = router_.Find(path, method);
   switch (m.outcome) {
     case Router::Outcome::kNotFound:
+      if (static_files_.enabled() && (request.method() == Http::Method::Get ||
+                                      request.method() == Http::Method::Head)) {
+        HandleStatic(request, response);
+        return;
+      }
       SendPlain(response, 404, "not found\n");
       return;
     case Router::Outcome::kMethodNotAllowed:
-    {
-      std::vector<Http::Method> allowed;
-      for (const std::string& a : m.allowed) {
-        allowed.push_back(a == "POST" ? Http::Method::Post : Http::Method::Get);
+      if (request.method() == Http::Method::Options) {
+        HandlePreflight(m, request, response);
+        return;
       }
-      response.headers().add<Http::Header::Allow>(allowed);
-      SendPlain(response, 405, "method not allowed\n");
-    }
+      {
+        std::vector<Http::Method> allowed;
+        for (const std::string& a : m.allowed) {
+          allowed.push_back(a == "POST" ? Http::Method::Post
+                                        : Http::Method::Get);
+        }
+        response.headers().add<Http::Header::Allow>(allowed);
+        SendPlain(response, 405, "method not allowed\n");
+      }
       return;
     case Router::Outcome::kMatched:
       break;
   }
   HandleStream(routes_[m.route_index], request, response);
+}
+
+void FrontendServer::HandleReadyz(Http::ResponseWriter& response) {
+  // Asks every backend's standard health service; all must say SERVING.
+  std::vector<std::string> failing;
+  for (const auto& b : config_.backends()) {
+    BackendPool& pool = *backends_.at(b.name());
+    auto stub = grpc::health::v1::Health::NewStub(pool.channel(0));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(1000));
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status st = stub->Check(&ctx, req, &resp);
+    if (!st.ok()) {
+      failing.push_back(absl::StrCat(b.name(), " (",
+                                     common::StatusCodeName(static_cast<absl::StatusCode>(st.error_code())),
+                                     ")"));
+    } else if (resp.status() !=
+               grpc::health::v1::HealthCheckResponse::SERVING) {
+      failing.push_back(absl::StrCat(b.name(), " (not serving)"));
+    }
+  }
+  if (stopping_.load()) failing.push_back("frontend (shutting down)");
+  if (failing.empty()) {
+    SendPlain(response, 200, "ready\n");
+  } else {
+    SendPlain(response, 503,
+              absl::StrCat("not ready: ", absl::StrJoin(failing, ", "), "\n"));
+  }
+}
+
+void FrontendServer::HandleMetrics(Http::ResponseWriter& response) {
+  std::vector<std::pair<std::string, const RouteStats*>> routes;
+  for (const RouteRuntime& r : routes_) {
+    routes.emplace_back(r.settings.route_path, r.stats.get());
+  }
+  response.send(Http::Code::Ok, RenderMetrics(stats_, routes),
+                Http::Mime::MediaType::fromString(
+                    "text/plain; version=0.0.4; charset=utf-8"));
+}
+
+void FrontendServer::HandlePreflight(const Router::Match& match,
+                                     const Http::Request& request,
+                                     Http::ResponseWriter& response) {
+  auto origin = HeaderValue(request, "origin");
+  if (origin && cors_origins_.contains(*origin)) {
+    response.headers().add<AcaoHeader>(*origin);
+    response.headers().add<AcacHeader>("true");
+    response.headers().add<AcamHeader>(absl::StrJoin(match.allowed, ", "));
+    // Echo the requested headers when they are plain header-name tokens.
+    std::string requested =
+        HeaderValue(request, "access-control-request-headers").value_or("");
+    const bool tokens = std::all_of(requested.begin(), requested.end(), [](char c) {
+      return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == ',' ||
+             c == ' ';
+    });
+    response.headers().add<AcahHeader>(
+        tokens && !requested.empty() ? requested
+                                     : "Content-Type, Last-Event-ID");
+    response.headers().add<AcmaHeader>("600");
+    response.headers().add<VaryHeader>("Origin");
+  }
+  response.send(Http::Code::No_Content);
+}
+
+void FrontendServer::HandleStatic(const Http::Request& request,
+                                  Http::ResponseWriter& response) {
+  absl::StatusOr<StaticFile> f = static_files_.Load(request.resource());
+  if (!f.ok()) {
+    const bool bad = f.status().code() == absl::StatusCode::kInvalidArgument;
+    SendPlain(response, bad ? 400 : 404, bad ? "bad path\n" : "not found\n");
+    return;
+  }
+  response.headers().add<ETagHeader>(f->etag);
+  response.headers().add<LastModifiedHeader>(f->last_modified);
+  response.headers().add<NoCacheHeader>("no-cache");
+  if (auto inm = HeaderValue(request, "if-none-match"); inm && *inm == f->etag) {
+    response.send(Http::Code::Not_Modified);
+    return;
+  }
+  const auto mime = Http::Mime::MediaType::fromString(f->mime);
+  if (request.method() == Http::Method::Head) {
+    response.headers().add<Http::Header::ContentType>(mime);
+    response.send(Http::Code::Ok);
+    return;
+  }
+  response.send(Http::Code::Ok, f->body, mime);
 }
 
 void FrontendServer::HandleStream(const RouteRuntime& route,
@@ -372,6 +493,7 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   req.set_remote_addr(ip);
   if (!registry_.TryAcquire(ip)) {
     stats_.Count(Outcome::kRejected);
+    route.stats->Count(Outcome::kRejected);
     response.headers().add<RetryAfterHeader>(
         absl::StrCat(route.settings.retry_after_seconds));
     SendPlain(response, 503, "too many streams, retry later\n");
@@ -394,14 +516,30 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   }
   peer->setIdle(true);
 
+  // htmx 2's hx-post cannot consume a stream: a POST that does not accept
+  // text/event-stream gets every fragment as one text/html response.
+  const bool collect =
+      request.method() == Http::Method::Post &&
+      !absl::StrContains(HeaderValue(request, "accept").value_or(""),
+                         "text/event-stream");
+  std::string head;
+  if (collect) {
+    for (const std::string& h : CorsHeaders(request)) {
+      absl::StrAppend(&head, h, "\r\n");
+    }
+  } else {
+    head = SseResponseHead(CorsHeaders(request));
+  }
   BackendPool::Pick pick = route.backend->Next();
-  const bool ready = pick.channel->GetState(true) == GRPC_CHANNEL_READY;
+  const bool ready =
+      !collect && pick.channel->GetState(true) == GRPC_CHANNEL_READY;
   auto session = std::make_shared<StreamSession>(
       &route.settings,
       loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) %
              loops_.size()]
           .get(),
-      &registry_, &stats_, fd, ip, SseResponseHead(CorsHeaders(request)));
+      &registry_, &stats_, fd, ip, std::move(head),
+      collect ? ResponseMode::kCollectHtml : ResponseMode::kSse);
   spdlog::debug("stream open route={} client={}", route.settings.route_path,
                 ip);
   session->loop()->Submit(session);

@@ -25,6 +25,7 @@
 #include "frontend/backend_pool.h"
 #include "frontend/io_loop.h"
 #include "frontend/router.h"
+#include "frontend/static_files.h"
 #include "frontend/stats.h"
 #include "frontend/stream_registry.h"
 #include "frontend/stream_session.h"
@@ -63,6 +64,7 @@ class FrontendServer {
  private:
   struct RouteRuntime {
     const ssebridge::config::v1::Route* config;
+    std::unique_ptr<RouteStats> stats;  // stable address for sessions
     SessionSettings settings;
     BackendPool* backend;
     std::string action;
@@ -75,11 +77,19 @@ class FrontendServer {
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response);
   std::string ClientIp(const Pistache::Http::Request& request) const;
+  void HandleReadyz(Pistache::Http::ResponseWriter& response);
+  void HandleMetrics(Pistache::Http::ResponseWriter& response);
+  void HandlePreflight(const Router::Match& match,
+                       const Pistache::Http::Request& request,
+                       Pistache::Http::ResponseWriter& response);
+  void HandleStatic(const Pistache::Http::Request& request,
+                    Pistache::Http::ResponseWriter& response);
   std::vector<std::string> CorsHeaders(
       const Pistache::Http::Request& request) const;
 
   const ssebridge::config::v1::FrontendConfig config_;
   Router router_;
+  StaticFiles static_files_;
   FrontendStats stats_;
   StreamRegistry registry_;
   absl::flat_hash_map<std::string, std::unique_ptr<BackendPool>> backends_;

@@ -148,6 +148,10 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     s.io_last_write_ = now;
     sessions_.emplace(s.fd_, sp);
     open_.fetch_add(1, std::memory_order_relaxed);
+    if (s.settings_->route_stats) {
+      s.settings_->route_stats->open_streams.fetch_add(
+          1, std::memory_order_relaxed);
+    }
     epoll_event ev{};
     ev.events = EPOLLRDHUP;
     ev.data.fd = s.fd_;
@@ -264,6 +268,11 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   if (release_hold) s.RemoveHold();
   s.registry_->Release(s.client_ip_);
   stats_->Count(outcome);
+  if (s.settings_->route_stats) {
+    s.settings_->route_stats->Count(outcome);
+    s.settings_->route_stats->open_streams.fetch_sub(
+        1, std::memory_order_relaxed);
+  }
   spdlog::info("stream close route={} client={} duration_ms={} events={} "
                "bytes={} outcome={}",
                s.settings_->route_path, s.client_ip_,

@@ -22,7 +22,7 @@ using ::ssebridge::action::v1::ActionService;
 StreamSession::StreamSession(const SessionSettings* settings, IoLoop* loop,
                              StreamRegistry* registry, FrontendStats* stats,
                              int fd, std::string client_ip,
-                             std::string response_head)
+                             std::string response_head, ResponseMode mode)
     : settings_(settings),
       loop_(loop),
       registry_(registry),
@@ -30,6 +30,7 @@ StreamSession::StreamSession(const SessionSettings* settings, IoLoop* loop,
       fd_(fd),
       client_ip_(std::move(client_ip)),
       started_(absl::Now()),
+      mode_(mode),
       head_(std::move(response_head)) {
   stats_->open_streams.fetch_add(1, std::memory_order_relaxed);
 }
@@ -59,7 +60,10 @@ void StreamSession::Start(
 }
 
 void StreamSession::CommitHeadLocked() {
-  if (head_state_ != Head::kWaiting) return;
+  // A collected response has no head until the call has ended.
+  if (head_state_ != Head::kWaiting || mode_ == ResponseMode::kCollectHtml) {
+    return;
+  }
   head_state_ = Head::kSent;
   if (settings_->retry_ms > 0) common::sse::AppendRetry(settings_->retry_ms, head_);
   // A first comment makes clients and proxies see the stream is open now.
@@ -102,48 +106,90 @@ void StreamSession::OnReadDone(bool ok) {
     TSAN_RELEASE(this);
     return;
   }
+  // Decided under the lock, done after it: gRPC calls (StartRead,
+  // TryCancel) never run while holding mu_.
+  enum class Next { kRead, kPause, kStop, kCancel } next = Next::kRead;
   bool flush = false;
-  bool paused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!first_event_seen_) {
+      first_event_seen_ = true;
+      stats_->ObserveFirstEvent(absl::ToDoubleSeconds(absl::Now() - started_));
+    }
     if (http_closed_ || finishing_) {
       // The client is gone (call being cancelled) or the stream was ended
       // by max duration / shutdown: read no further.
-      TSAN_RELEASE(this);
-      return;
-    }
-    CommitHeadLocked();
-    const size_t before = pending_.size();
-    absl::Status s = common::sse::AppendEvent(event_, pending_);
-    const size_t max = settings_->max_event_bytes;
-    if (!s.ok()) {
-      stats_->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("route {}: dropped invalid event from service: {}",
-                   settings_->route_path, std::string(s.message()));
-    } else if (max > 0 && pending_.size() - before > max) {
-      pending_.resize(before);
-      stats_->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
-                   settings_->route_path, event_.ByteSizeLong(), max);
+      next = Next::kStop;
+    } else if (mode_ == ResponseMode::kCollectHtml) {
+      if (!CollectLocked()) next = Next::kCancel;
     } else {
-      ++events_;
-      stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
-    }
-    flush = NeedFlushLocked();
-    stats_->NoteBuffered(pending_.size() + unsent_);
-    if (pending_.size() + unsent_ > settings_->high_water) {
-      // Stop reading: gRPC flow control then pushes back on the service.
-      // The hold keeps OnDone away until the IoLoop resumes or cancels.
-      AddHold();
-      read_paused_ = true;
-      paused = true;
+      AppendEventLocked();
+      flush = NeedFlushLocked();
+      const size_t buffered = pending_.size() + unsent_;
+      stats_->NoteBuffered(buffered);
+      if (buffered > settings_->high_water) {
+        // Stop reading: gRPC flow control then pushes back on the service.
+        // The hold keeps OnDone away until the IoLoop resumes or cancels.
+        AddHold();
+        read_paused_ = true;
+        next = Next::kPause;
+      }
     }
   }
   ScheduleFlush(flush);
-  if (!paused) {
-    TSAN_RELEASE(this);
-    StartRead(&event_);
+  TSAN_RELEASE(this);
+  switch (next) {
+    case Next::kRead: StartRead(&event_); break;
+    case Next::kCancel: ctx_.TryCancel(); break;
+    case Next::kPause:
+    case Next::kStop: break;
   }
+}
+
+void StreamSession::AppendEventLocked() {
+  CommitHeadLocked();
+  const size_t before = pending_.size();
+  absl::Status s = common::sse::AppendEvent(event_, pending_);
+  const size_t max = settings_->max_event_bytes;
+  if (!s.ok()) {
+    stats_->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("route {}: dropped invalid event from service: {}",
+                 settings_->route_path, std::string(s.message()));
+  } else if (max > 0 && pending_.size() - before > max) {
+    pending_.resize(before);
+    stats_->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
+                 settings_->route_path, event_.ByteSizeLong(), max);
+  } else {
+    ++events_;
+    stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool StreamSession::CollectLocked() {
+  if (collected_.size() > settings_->max_event_bytes) {
+    collect_overflow_ = true;
+    return false;
+  }
+  ++events_;
+  stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
+  using ::ssebridge::action::v1::Event;
+  switch (event_.payload_case()) {
+    case Event::kHtml: collected_.append(event_.html()); break;
+    case Event::kRaw: collected_.append(event_.raw()); break;
+    case Event::kText:
+      common::sse::AppendHtmlEscaped(event_.text(), collected_);
+      break;
+    case Event::kJson: {
+      std::string json;
+      common::sse::AppendJson(event_.json(), json);
+      common::sse::AppendHtmlEscaped(json, collected_);
+      break;
+    }
+    case Event::PAYLOAD_NOT_SET: break;
+  }
+  collected_.push_back('\n');
+  return true;
 }
 
 void StreamSession::FinishLocked(absl::string_view name, absl::string_view data,
@@ -161,7 +207,23 @@ void StreamSession::OnDone(const grpc::Status& status) {
     upstream_done_ = true;
     if (!http_closed_ && !finishing_) {
       absl::Status st = common::ToAbslStatus(status);
-      if (!st.ok() && head_state_ == Head::kWaiting) {
+      if (collect_overflow_) {
+        pending_ = SimpleResponse(502, "upstream response too large\n", {});
+        std::string().swap(collected_);
+        head_state_ = Head::kRejected;
+        finishing_ = true;
+        outcome_ = Outcome::kUpstreamError;
+      } else if (st.ok() && mode_ == ResponseMode::kCollectHtml) {
+        pending_ = absl::StrCat(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            "Content-Length: ", collected_.size(),
+            "\r\nCache-Control: no-store\r\nConnection: close\r\n",
+            head_, "\r\n", collected_);
+        std::string().swap(collected_);
+        head_state_ = Head::kRejected;  // a plain response, not a stream
+        finishing_ = true;
+        outcome_ = Outcome::kDone;
+      } else if (!st.ok() && head_state_ == Head::kWaiting) {
         // Nothing sent yet: a real HTTP status is clearer than a 200 stream
         // that only carries an error.
         const int code = HttpStatusForUpstream(st.code());

@@ -36,6 +36,7 @@ class StreamRegistry;
 // Per-route settings a session needs, resolved once from the config.
 struct SessionSettings {
   std::string route_path;
+  RouteStats* route_stats = nullptr;  // per-route counters (not owned)
   std::string terminal_event = "done";
   absl::Duration heartbeat = absl::Seconds(15);
   absl::Duration max_duration = absl::ZeroDuration();  // zero: no limit
@@ -50,13 +51,19 @@ struct SessionSettings {
   uint32_t retry_after_seconds = 5;
 };
 
+// kSse relays events as Server-Sent Events. kCollectHtml serves an htmx 2
+// form POST that did not ask for a stream: every fragment is collected and
+// sent as one text/html response when the call ends.
+enum class ResponseMode { kSse, kCollectHtml };
+
 class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
                       public std::enable_shared_from_this<StreamSession> {
  public:
   // Takes ownership of `fd` (a dup of the client connection).
   StreamSession(const SessionSettings* settings, IoLoop* loop,
                 StreamRegistry* registry, FrontendStats* stats, int fd,
-                std::string client_ip, std::string response_head);
+                std::string client_ip, std::string response_head,
+                ResponseMode mode = ResponseMode::kSse);
   ~StreamSession() override;
 
   // Starts the call. With `headers_now` the SSE head goes out at once;
@@ -90,6 +97,12 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // Asks the loop to flush if nothing is queued yet. Call without mu_.
   void ScheduleFlush(bool needed);
   bool NeedFlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // kSse: encodes event_ into pending_ (dropping and counting what the
+  // encoder rejects or what is over max_event_bytes).
+  void AppendEventLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // kCollectHtml: appends the current event's payload as HTML; false once
+  // the body passes max_event_bytes.
+  bool CollectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends the terminal event and marks the stream to close once flushed.
   void FinishLocked(absl::string_view name, absl::string_view data,
                     uint32_t retry_ms, Outcome outcome)
@@ -102,6 +115,7 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   const int fd_;
   const std::string client_ip_;
   const absl::Time started_;
+  const ResponseMode mode_;
 
   grpc::ClientContext ctx_;
   ssebridge::action::v1::ActionRequest request_;
@@ -120,6 +134,9 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   size_t unsent_ ABSL_GUARDED_BY(mu_) = 0;  // io_out_ bytes not yet written
   Outcome outcome_ ABSL_GUARDED_BY(mu_) = Outcome::kClientGone;
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string collected_ ABSL_GUARDED_BY(mu_);  // kCollectHtml body
+  bool collect_overflow_ ABSL_GUARDED_BY(mu_) = false;
+  bool first_event_seen_ ABSL_GUARDED_BY(mu_) = false;
 
   // IoLoop thread only.
   bool io_registered_ = false;

@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include <grpcpp/health_check_service_interface.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/tsan/annotations.h"
 
@@ -226,6 +228,7 @@ grpc::ServerWriteReactor<Event>* TestService::Run(
   {
     std::lock_guard<std::mutex> lock(mu_);
     requests_[Param(*request, "tag")] = *request;
+    peers_.insert(ctx->peer());
   }
   auto* r = new Reactor(this, ctx, *request);
   r->Begin();
@@ -261,6 +264,11 @@ std::map<std::string, absl::Time> TestService::cancel_times() const {
   return cancel_times_;
 }
 
+std::set<std::string> TestService::peers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return peers_;
+}
+
 std::optional<ActionRequest> TestService::last_request(
     const std::string& tag) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -270,7 +278,10 @@ std::optional<ActionRequest> TestService::last_request(
 }
 
 TestServer::TestServer(int port) {
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  // Restarting on the same port must not silently share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(absl::StrCat("127.0.0.1:", port),
                            grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(&service_);

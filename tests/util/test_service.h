@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class TestService final
   std::optional<ssebridge::action::v1::ActionRequest> last_request(
       const std::string& tag) const;
 
+  // Distinct client peers (ip:port) that made calls, i.e. connections.
+  std::set<std::string> peers() const;
+
   // Internal, used by the reactor.
   void OnCallDone(const std::string& tag, bool cancelled);
   struct Script {
@@ -68,9 +72,11 @@ class TestService final
   std::map<std::string, absl::Time> cancel_times_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ssebridge::action::v1::ActionRequest> requests_
       ABSL_GUARDED_BY(mu_);
+  std::set<std::string> peers_ ABSL_GUARDED_BY(mu_);
 };
 
-// Runs a gRPC server with a TestService on 127.0.0.1 (ephemeral port unless
+// Runs a gRPC server with a TestService (and the standard health service)
+// on 127.0.0.1 (ephemeral port unless
 // `port` is given, e.g. to restart on the same port).
 class TestServer {
  public:
