@@ -16,12 +16,21 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
+# ccache hits across clones of the repo (CI builds in a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
+ASAN_DIR ?= build-asan
+ASAN_OPTIONS_VALUE := detect_leaks=1 abort_on_error=0 strict_string_checks=1 \
+  detect_stack_use_after_return=1
+UBSAN_OPTIONS_VALUE := print_stacktrace=1 halt_on_error=1
+
 TSAN_DIR ?= build-tsan
 # TSan over Debian's uninstrumented gRPC: the measured recipe (DESIGN §10).
 TSAN_OPTIONS_VALUE := ignore_noninstrumented_modules=1 halt_on_error=0 \
   second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan_suppressions.txt
 
-.PHONY: all deps configure build test test-unit test-tsan bench clean
+.PHONY: all deps configure build test test-unit test-asan test-tsan bench clean
 
 all: build
 
@@ -44,10 +53,20 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: test-unit test-tsan
+test: test-unit test-tsan test-asan
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# Every unit and integration test again under ASan+UBSan, in its own
+# build directory (built once; ccache makes rebuilds cheap).
+test-asan: deps
+	@[ -f $(ASAN_DIR)/build.ninja ] || cmake -S . -B $(ASAN_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSEBRIDGE_SANITIZE=address
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS="$(ASAN_OPTIONS_VALUE)" \
+	  UBSAN_OPTIONS="$(UBSAN_OPTIONS_VALUE)" \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600 -E '_smoke$$'
 
 # The threaded relay tests (and the racy canary) under ThreadSanitizer, built
 # once with clang-14 in their own directory.
@@ -62,4 +81,4 @@ bench: build
 	$(BUILD_DIR)/tests/bench/sse_encode_bench
 
 clean:
-	rm -rf $(BUILD_DIR) $(TSAN_DIR)
+	rm -rf $(BUILD_DIR) $(TSAN_DIR) $(ASAN_DIR)

@@ -540,7 +540,7 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
           .get(),
       &registry_, &stats_, fd, ip, std::move(head),
       collect ? ResponseMode::kCollectHtml : ResponseMode::kSse);
-  spdlog::debug("stream open route={} client={}", route.settings.route_path,
+  spdlog::info("stream open route={} client={}", route.settings.route_path,
                 ip);
   session->loop()->Submit(session);
   session->Start(pick.stub, std::move(req), metadata, ready);
