@@ -1,0 +1,229 @@
+#include "services/chat_bot/chat_service.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "services/chat_bot/bot.h"
+
+namespace ssebridge::services::chat {
+namespace {
+
+using sdk::Escape;
+using sdk::Event;
+using sdk::Html;
+
+// A sleep that ends early when the stream's client goes away. Installs the
+// stream's OnCancel callback (so use one per call, and no other OnCancel).
+class CancellableSleep {
+ public:
+  explicit CancellableSleep(sdk::Stream& stream)
+      : state_(std::make_shared<State>()) {
+    stream.OnCancel([state = state_] {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->cancelled = true;
+      state->cv.notify_all();
+    });
+  }
+  // Waits `duration`; false if the client went away (before or meanwhile).
+  bool Sleep(absl::Duration duration) {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    return !state_->cv.wait_for(lock, absl::ToChronoNanoseconds(duration),
+                                [&] { return state_->cancelled; });
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool cancelled = false;
+  };
+  std::shared_ptr<State> state_;
+};
+
+// A parameter, or `fallback` when it is absent or empty.
+std::string ParamOr(const sdk::Request& request, absl::string_view name,
+                    absl::string_view fallback) {
+  std::string value = request.Param(name);
+  return value.empty() ? std::string(fallback) : value;
+}
+
+struct ChatParams {
+  std::string message;
+  std::string room;
+  std::string user;
+};
+
+ChatParams ReadParams(const sdk::Request& request) {
+  return {request.Param("message"), ParamOr(request, "room", "lobby"),
+          ParamOr(request, "user", "guest")};
+}
+
+}  // namespace
+
+std::string UrlEncode(absl::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+std::string ChatSendUrl(absl::string_view room, absl::string_view user,
+                        absl::string_view message) {
+  return absl::StrCat("/api/chat_send?room=", UrlEncode(room),
+                      "&user=", UrlEncode(user),
+                      "&message=", UrlEncode(message));
+}
+
+Html BubbleInner(absl::string_view user, absl::string_view text) {
+  return Html("<span class=\"who\">", Escape(user),
+              "</span> <span class=\"text\">", Escape(text), "</span>");
+}
+
+Html ChatFormHtml(absl::string_view room, absl::string_view user,
+                  absl::string_view message) {
+  Html html;
+  if (!message.empty()) {
+    html.Append("<div class=\"msg user\">")
+        .Append(BubbleInner(user, message))
+        .Append("</div>");
+  }
+  html.Append("<div class=\"msg bot\" hx-ext=\"sse\" sse-connect=\"")
+      .Append(Escape(ChatSendUrl(room, user, message)))
+      .Append("\" sse-swap=\"update\" sse-close=\"done\">"
+              "<span class=\"typing\">&hellip;</span></div>");
+  return html;
+}
+
+Html RoomMessageHtml(const ChatMessage& message) {
+  return Html("<div class=\"msg ", message.from_bot ? "bot" : "user", "\">",
+              BubbleInner(message.user, message.text), "</div>");
+}
+
+absl::Status ValidateChatParams(absl::string_view message,
+                                absl::string_view room,
+                                absl::string_view user) {
+  if (message.size() > kMaxMessageBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message longer than ", kMaxMessageBytes, " bytes"));
+  }
+  if (room.size() > kMaxNameBytes || user.size() > kMaxNameBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("room and user are limited to ", kMaxNameBytes, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+ChatService::ChatService(RoomBus* bus, ChatOptions options)
+    : bus_(bus), options_(std::move(options)) {}
+
+void ChatService::Register(sdk::ActionServer& server) const {
+  server
+      .AsyncAction("chat_form",
+                   [this](sdk::Request r, sdk::Stream s) {
+                     ChatForm(std::move(r), std::move(s));
+                   })
+      .Action("chat_send",
+              [this](sdk::Request r, sdk::Stream s) {
+                ChatSend(std::move(r), std::move(s));
+              })
+      .AsyncAction("chat_post",
+                   [this](sdk::Request r, sdk::Stream s) {
+                     ChatPost(std::move(r), std::move(s));
+                   })
+      .AsyncAction("chat_stream", [this](sdk::Request r, sdk::Stream s) {
+        ChatStream(std::move(r), std::move(s));
+      });
+}
+
+void ChatService::ChatForm(sdk::Request request, sdk::Stream stream) const {
+  const ChatParams p = ReadParams(request);
+  if (absl::Status s = ValidateChatParams(p.message, p.room, p.user); !s.ok()) {
+    stream.Finish(s);
+    return;
+  }
+  stream.TrySend(ChatFormHtml(p.room, p.user, p.message));  // queue is empty
+  stream.Finish();
+}
+
+void ChatService::ChatSend(sdk::Request request, sdk::Stream stream) const {
+  const ChatParams p = ReadParams(request);
+  if (absl::Status s = ValidateChatParams(p.message, p.room, p.user); !s.ok()) {
+    stream.Finish(s);
+    return;
+  }
+  CancellableSleep sleep(stream);
+  const absl::Time now = options_.clock();
+  if (!p.message.empty()) {
+    bus_->Publish({p.room, p.user, p.message, /*from_bot=*/false, now});
+  }
+  const std::string reply = BotReply(p.message, now);
+  bool live = stream.Send(Event::Named("update").Text("Bot is thinking...")) &&
+              sleep.Sleep(options_.think_delay);
+  const std::vector<std::string> words = SplitWords(reply);
+  std::string so_far;
+  for (size_t i = 0; live && i < words.size(); ++i) {
+    if (i > 0) {
+      live = sleep.Sleep(options_.word_delay);
+      if (!live) break;
+      so_far.push_back(' ');
+    }
+    so_far += words[i];
+    live = stream.Send(
+        Event::Named("update").Html(BubbleInner(options_.bot_name, so_far)));
+  }
+  // The room sees the whole reply even if the asker left early.
+  bus_->Publish(
+      {p.room, options_.bot_name, reply, /*from_bot=*/true, options_.clock()});
+}
+
+void ChatService::ChatPost(sdk::Request request, sdk::Stream stream) const {
+  const ChatParams p = ReadParams(request);
+  absl::Status status = ValidateChatParams(p.message, p.room, p.user);
+  if (status.ok() && p.message.empty()) {
+    status = absl::InvalidArgumentError("message is empty");
+  }
+  if (!status.ok()) {
+    stream.Finish(status);
+    return;
+  }
+  bus_->Publish({p.room, p.user, p.message, /*from_bot=*/false,
+                 options_.clock()});
+  stream.TrySend(
+      Event::Named("sent").Html("<span class=\"sent\">sent</span>"));
+  stream.Finish();
+}
+
+void ChatService::ChatStream(sdk::Request request, sdk::Stream stream) const {
+  const std::string room = ParamOr(request, "room", "lobby");
+  if (room.size() > kMaxNameBytes) {
+    stream.Finish(absl::InvalidArgumentError(
+        absl::StrCat("room is limited to ", kMaxNameBytes, " bytes")));
+    return;
+  }
+  // Never blocks: a subscriber too slow to take an event just misses it.
+  const RoomBus::SubscriberId id =
+      bus_->Subscribe(room, [stream](const ChatMessage& message) mutable {
+        stream.TrySend(Event::Named("chat").Html(RoomMessageHtml(message)));
+      });
+  // Runs at once if the client is already gone.
+  stream.OnCancel([bus = bus_, room, id] { bus->Unsubscribe(room, id); });
+}
+
+}  // namespace ssebridge::services::chat

@@ -1,0 +1,118 @@
+#include "services/notifications/notification_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+
+namespace ssebridge::services::notifications {
+
+Replay PlanReplay(const std::deque<Notification>& history, uint64_t last_id,
+                  absl::string_view last_event_id) {
+  Replay replay;
+  if (last_event_id.empty()) return replay;  // a first connect
+  uint64_t seen = 0;
+  const bool numeric =
+      std::all_of(last_event_id.begin(), last_event_id.end(),
+                  [](char c) { return absl::ascii_isdigit(c); }) &&
+      absl::SimpleAtoi(last_event_id, &seen);
+  const uint64_t oldest = history.empty() ? last_id + 1 : history.front().id;
+  if (!numeric || seen > last_id || seen + 1 < oldest) {
+    replay.reset = true;
+    replay.notifications.assign(history.begin(), history.end());
+    return replay;
+  }
+  for (const Notification& n : history) {
+    if (n.id > seen) replay.notifications.push_back(n);
+  }
+  return replay;
+}
+
+NotificationStore::NotificationStore(size_t history_limit)
+    : history_limit_(std::max<size_t>(history_limit, 1)) {}
+
+std::shared_ptr<NotificationStore::User> NotificationStore::GetUser(
+    absl::string_view user, bool create) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = users_.find(user);
+  if (it != users_.end()) return it->second;
+  if (!create) return nullptr;
+  auto state = std::make_shared<User>();
+  users_.emplace(std::string(user), state);
+  return state;
+}
+
+Notification NotificationStore::Add(absl::string_view user, std::string text,
+                                    absl::Time time) {
+  std::shared_ptr<User> state = GetUser(user, /*create=*/true);
+  std::lock_guard<std::mutex> deliver(state->deliver_mu);
+  Notification added;
+  std::vector<std::pair<SubscriberId, std::shared_ptr<Handler>>> handlers;
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    added = Notification{++state->last_id, std::move(text), time};
+    state->history.push_back(added);
+    while (state->history.size() > history_limit_) state->history.pop_front();
+    handlers.assign(state->subscribers.begin(), state->subscribers.end());
+  }
+  std::vector<SubscriberId> dropped;
+  for (const auto& [id, handler] : handlers) {
+    if (!(*handler)(added)) dropped.push_back(id);
+  }
+  if (!dropped.empty()) {
+    std::lock_guard<std::mutex> lock(state->mu);
+    for (SubscriberId id : dropped) state->subscribers.erase(id);
+  }
+  return added;
+}
+
+NotificationStore::SubscriberId NotificationStore::Subscribe(
+    absl::string_view user, absl::string_view last_event_id,
+    const std::function<void(const Replay&)>& on_replay, Handler live) {
+  SubscriberId id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = next_id_++;
+  }
+  std::shared_ptr<User> state = GetUser(user, /*create=*/true);
+  std::lock_guard<std::mutex> deliver(state->deliver_mu);
+  Replay replay;
+  {
+    std::lock_guard<std::mutex> lock(state->mu);
+    replay = PlanReplay(state->history, state->last_id, last_event_id);
+    state->subscribers.emplace(id,
+                               std::make_shared<Handler>(std::move(live)));
+  }
+  // Still holding deliver_mu: no live notification can overtake the replay.
+  on_replay(replay);
+  return id;
+}
+
+void NotificationStore::Unsubscribe(absl::string_view user, SubscriberId id) {
+  std::shared_ptr<User> state = GetUser(user, /*create=*/false);
+  if (state == nullptr) return;
+  std::shared_ptr<Handler> handler;  // destroyed after the lock
+  std::lock_guard<std::mutex> lock(state->mu);
+  auto it = state->subscribers.find(id);
+  if (it == state->subscribers.end()) return;
+  handler = std::move(it->second);
+  state->subscribers.erase(it);
+}
+
+std::vector<Notification> NotificationStore::History(
+    absl::string_view user) const {
+  std::shared_ptr<User> state = GetUser(user, /*create=*/false);
+  if (state == nullptr) return {};
+  std::lock_guard<std::mutex> lock(state->mu);
+  return {state->history.begin(), state->history.end()};
+}
+
+size_t NotificationStore::SubscriberCount(absl::string_view user) const {
+  std::shared_ptr<User> state = GetUser(user, /*create=*/false);
+  if (state == nullptr) return 0;
+  std::lock_guard<std::mutex> lock(state->mu);
+  return state->subscribers.size();
+}
+
+}  // namespace ssebridge::services::notifications

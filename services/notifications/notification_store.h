@@ -1,0 +1,106 @@
+// NotificationStore: each user's notifications, kept in a bounded history
+// (ids 1, 2, 3... per user, as decimal strings on the wire), and the live
+// subscribers that get each new one. A reconnecting subscriber names the
+// last id it saw (SSE Last-Event-ID) and first gets what it missed:
+//
+//   no last id                  nothing replayed, only new notifications
+//   a retained id (or the one   the notifications after it, in order
+//     just before the oldest)
+//   unknown / too old / not a   reset = true and the whole retained history
+//     number                      (the client should clear its list)
+//
+// The replay is delivered before any live notification and none is lost or
+// repeated between the two: Add and Subscribe take turns per user.
+//
+// Thread-safety: all methods may be called from any thread. Handlers are
+// called with the user's delivery lock held (never the store's map lock):
+// they must not block and must not call Add or Subscribe for the same user;
+// they may call Unsubscribe.
+#ifndef SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATION_STORE_H_
+#define SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATION_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace ssebridge::services::notifications {
+
+struct Notification {
+  uint64_t id = 0;
+  std::string text;
+  absl::Time time;
+};
+
+// What a (re)connecting subscriber gets before the live notifications.
+struct Replay {
+  bool reset = false;
+  std::vector<Notification> notifications;
+};
+
+// The replay rule above, over one user's retained `history` (ascending ids)
+// and the last id ever assigned to that user.
+Replay PlanReplay(const std::deque<Notification>& history, uint64_t last_id,
+                  absl::string_view last_event_id);
+
+class NotificationStore {
+ public:
+  // Delivers one live notification; returning false unsubscribes.
+  using Handler = std::function<bool(const Notification&)>;
+  using SubscriberId = uint64_t;
+
+  explicit NotificationStore(size_t history_limit = 200);
+  NotificationStore(const NotificationStore&) = delete;
+  NotificationStore& operator=(const NotificationStore&) = delete;
+
+  // Appends a notification for `user` (dropping the oldest past the limit),
+  // hands it to the user's subscribers and returns it.
+  Notification Add(absl::string_view user, std::string text, absl::Time time);
+
+  // Plans the replay for `last_event_id`, passes it to `on_replay`, then
+  // registers `live` for the notifications added afterwards.
+  SubscriberId Subscribe(absl::string_view user,
+                         absl::string_view last_event_id,
+                         const std::function<void(const Replay&)>& on_replay,
+                         Handler live);
+  // Unknown ids are ignored.
+  void Unsubscribe(absl::string_view user, SubscriberId id);
+
+  std::vector<Notification> History(absl::string_view user) const;
+  size_t SubscriberCount(absl::string_view user) const;
+  size_t history_limit() const { return history_limit_; }
+
+ private:
+  struct User {
+    // Held while delivering (replay or live), so deliveries to one user's
+    // subscribers never interleave. Taken before mu.
+    std::mutex deliver_mu;
+    std::mutex mu;
+    std::deque<Notification> history ABSL_GUARDED_BY(mu);
+    uint64_t last_id ABSL_GUARDED_BY(mu) = 0;
+    absl::flat_hash_map<SubscriberId, std::shared_ptr<Handler>> subscribers
+        ABSL_GUARDED_BY(mu);
+  };
+
+  std::shared_ptr<User> GetUser(absl::string_view user, bool create) const;
+
+  const size_t history_limit_;
+  mutable std::mutex mu_;
+  // Users are never removed: their history must outlive their connections.
+  mutable absl::flat_hash_map<std::string, std::shared_ptr<User>> users_
+      ABSL_GUARDED_BY(mu_);
+  SubscriberId next_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace ssebridge::services::notifications
+
+#endif  // SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATION_STORE_H_

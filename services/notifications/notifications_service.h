@@ -1,0 +1,99 @@
+// The notifications action service, on top of a NotificationStore:
+//
+//   notify         (text) appends a notification for the user, then sends one
+//                  html event "sent" and finishes OK.
+//   notifications  streams the user's new notifications as event
+//                  "notification" (id = its number, html <li>...</li>);
+//                  with a Last-Event-ID it first replays what was missed, or
+//                  sends event "reset" (empty data) and the whole retained
+//                  history if that id is unknown. Async: no thread per
+//                  subscriber. Never ends by itself.
+//
+// The user is the x-user header, else the cookie "user", else "demo" (the
+// frontend route must forward x-user and cookie).
+//
+// DemoNotifier posts a generated notification to one user periodically, so
+// the demo page has something to show.
+//
+// Thread-safety: NotificationsService is immutable after construction and
+// its handlers run concurrently on gRPC threads; the store must outlive
+// every server it is registered with. DemoNotifier's constructor and
+// destructor must not race each other; it runs its own thread in between.
+#ifndef SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATIONS_SERVICE_H_
+#define SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATIONS_SERVICE_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/sdk/sdk.h"
+#include "services/notifications/notification_store.h"
+
+namespace ssebridge::services::notifications {
+
+inline constexpr size_t kMaxTextBytes = 1000;
+inline constexpr size_t kMaxUserBytes = 64;
+
+class NotificationsService {
+ public:
+  explicit NotificationsService(
+      NotificationStore* store,
+      std::function<absl::Time()> clock = [] { return absl::Now(); });
+
+  void Register(sdk::ActionServer& server) const;
+
+ private:
+  void Notify(sdk::Request request, sdk::Stream stream) const;
+  void Notifications(sdk::Request request, sdk::Stream stream) const;
+
+  NotificationStore* const store_;
+  const std::function<absl::Time()> clock_;
+};
+
+class DemoNotifier {
+ public:
+  // Adds a notification for `user` every `interval` (> 0) until destroyed.
+  DemoNotifier(NotificationStore* store, absl::Duration interval,
+               std::string user = "demo");
+  ~DemoNotifier();
+  DemoNotifier(const DemoNotifier&) = delete;
+  DemoNotifier& operator=(const DemoNotifier&) = delete;
+
+ private:
+  void Run();
+
+  NotificationStore* const store_;
+  const absl::Duration interval_;
+  const std::string user_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// --- Pure helpers (exposed for tests). ---
+
+// The user: `x_user` if not empty, else the "user" cookie in `cookie_header`
+// ("a=1; user=ann"), else "demo".
+std::string ResolveUser(absl::string_view x_user,
+                        absl::string_view cookie_header);
+
+// The value of cookie `name` in a Cookie header, "" if absent.
+std::string CookieValue(absl::string_view cookie_header,
+                        absl::string_view name);
+
+// <li class="notification">escaped text <time ...>HH:MM:SS</time></li>
+sdk::Html NotificationHtml(const Notification& notification);
+
+// The n-th generated demo notification text (n >= 1).
+std::string DemoText(uint64_t n);
+
+}  // namespace ssebridge::services::notifications
+
+#endif  // SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATIONS_SERVICE_H_
