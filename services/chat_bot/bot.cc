@@ -76,10 +76,6 @@ std::vector<std::string> SplitWords(absl::string_view text) {
 
 std::string BotReply(absl::string_view message, absl::Time now) {
   const std::vector<std::string> words = Tokenize(message);
-  if (words.empty()) {
-    return "Say something and I will answer. Type help to see what I "
-           "understand.";
-  }
   if (HasAny(words, {"help", "commands"}) ||
       absl::StripAsciiWhitespace(message) == "?") {
     return "I understand greetings, thanks and questions about the time. "
@@ -89,6 +85,10 @@ std::string BotReply(absl::string_view message, absl::Time now) {
     return absl::StrCat("It is ",
                         absl::FormatTime("%H:%M:%S", now, absl::UTCTimeZone()),
                         " UTC.");
+  }
+  if (words.empty()) {
+    return "Say something and I will answer. Type help to see what I "
+           "understand.";
   }
   const std::string& first = words.front();
   if (first == "hi" || first == "hello" || first == "hey" || first == "hallo" ||
