@@ -15,6 +15,9 @@
 namespace ssebridge::frontend {
 namespace {
 constexpr size_t kShrinkAbove = 64 * 1024;  // give back burst buffers
+// How long a call may sit between its last read and OnDone before we assume
+// gRPC failed to parse a message and cancel it.
+constexpr absl::Duration kStuckAfterReadEnd = absl::Seconds(1);
 }  // namespace
 
 IoLoop::IoLoop(FrontendStats* stats, absl::Duration tick)
@@ -287,6 +290,7 @@ void IoLoop::Tick(absl::Time now) {
   std::vector<std::shared_ptr<StreamSession>> to_flush;
   std::vector<std::shared_ptr<StreamSession>> timed_out;
   std::vector<std::shared_ptr<StreamSession>> expired;
+  std::vector<std::shared_ptr<StreamSession>> stuck;
   for (auto& [fd, sp] : sessions_) {
     StreamSession& s = *sp;
     const SessionSettings& cfg = *s.settings_;
@@ -303,6 +307,11 @@ void IoLoop::Tick(absl::Time now) {
     bool flush = false;
     {
       std::lock_guard<std::mutex> lock(s.mu_);
+      if (!s.upstream_done_ && !s.unreadable_ &&
+          now - s.read_ended_at_ > kStuckAfterReadEnd) {
+        s.unreadable_ = true;
+        stuck.push_back(sp);
+      }
       if (s.head_state_ == StreamSession::Head::kWaiting) {
         if (now - s.started_ > cfg.header_wait) {
           s.CommitHeadLocked();
@@ -328,6 +337,11 @@ void IoLoop::Tick(absl::Time now) {
   for (auto& s : expired) {
     s->EndEarly(s->settings_->terminal_event, s->settings_->error_retry_ms,
                 Outcome::kTimeout);
+  }
+  for (auto& s : stuck) {
+    spdlog::warn("route {}: upstream message could not be parsed; ending "
+                 "the stream", s->settings_->route_path);
+    s->ctx_.TryCancel();
   }
   for (auto& s : to_flush) Flush(s);
 }

@@ -102,7 +102,11 @@ void StreamSession::OnReadInitialMetadataDone(bool ok) {
 
 void StreamSession::OnReadDone(bool ok) {
   TSAN_ACQUIRE(this);
-  if (!ok) {  // stream over; OnDone follows
+  if (!ok) {  // stream over; OnDone follows (see read_ended_at_)
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      read_ended_at_ = absl::Now();
+    }
     TSAN_RELEASE(this);
     return;
   }
@@ -207,6 +211,9 @@ void StreamSession::OnDone(const grpc::Status& status) {
     upstream_done_ = true;
     if (!http_closed_ && !finishing_) {
       absl::Status st = common::ToAbslStatus(status);
+      if (unreadable_) {
+        st = absl::InternalError("upstream sent a message that cannot be parsed");
+      }
       if (collect_overflow_) {
         pending_ = SimpleResponse(502, "upstream response too large\n", {});
         std::string().swap(collected_);

@@ -137,6 +137,11 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   std::string collected_ ABSL_GUARDED_BY(mu_);  // kCollectHtml body
   bool collect_overflow_ ABSL_GUARDED_BY(mu_) = false;
   bool first_event_seen_ ABSL_GUARDED_BY(mu_) = false;
+  // Reads ended (OnReadDone(false)) but OnDone has not come: normal for a
+  // moment; for long only when gRPC could not parse a message (e.g. invalid
+  // UTF-8 in a string field), which leaves the call stuck until cancelled.
+  absl::Time read_ended_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  bool unreadable_ ABSL_GUARDED_BY(mu_) = false;
 
   // IoLoop thread only.
   bool io_registered_ = false;

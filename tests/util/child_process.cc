@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +12,8 @@
 
 namespace ssebridge::testing {
 
-ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv,
+                           int max_fds) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
   std::vector<char*> args;
@@ -22,6 +24,10 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
     dup2(fds[1], STDOUT_FILENO);
     // Die with the test, even if it crashes.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (max_fds > 0) {
+      rlimit rl{static_cast<rlim_t>(max_fds), static_cast<rlim_t>(max_fds)};
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
     execv(args[0], args.data());
     _exit(127);
   }

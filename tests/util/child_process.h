@@ -19,7 +19,8 @@ class ChildProcess {
  public:
   // Starts argv[0] with the given arguments; stdout is captured, stderr is
   // inherited (so its logs show in test output).
-  explicit ChildProcess(const std::vector<std::string>& argv);
+  // `max_fds` > 0 sets the child's RLIMIT_NOFILE (fault-injection tests).
+  explicit ChildProcess(const std::vector<std::string>& argv, int max_fds = 0);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
