@@ -89,12 +89,17 @@
   });
 
   // ------------------------------------------------------------ identity
-  // Chat and notifications share a user name (localStorage; the
-  // notifications service reads it from the `user` cookie).
+  // The chat name lives in localStorage. The notifications user is the
+  // `user` cookie (EventSource cannot send custom headers; the route
+  // forwards the cookie), default "demo", whom the demo notifier writes to.
   var NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
   function cookieUser() {
     var m = document.cookie.match(/(?:^|;\s*)user=([^;]*)/);
-    return m ? decodeURIComponent(m[1]) : "";
+    var n = m ? decodeURIComponent(m[1]) : "";
+    return NAME_RE.test(n) ? n : "";
+  }
+  function setCookieUser(n) {
+    document.cookie = "user=" + encodeURIComponent(n) + "; path=/; SameSite=Lax";
   }
   function storedName(fallback) {
     var n = "";
@@ -103,7 +108,6 @@
   }
   function saveName(n) {
     try { localStorage.setItem("ssebridge.user", n); } catch (err) { /* ignore */ }
-    document.cookie = "user=" + encodeURIComponent(n) + "; path=/; SameSite=Lax";
   }
 
   // ---------------------------------------------------------------- chat
@@ -152,14 +156,11 @@
       setUnread(0);
     });
     var who = document.getElementById("who");
-    var current = cookieUser() || storedName("demo");
-    if (!NAME_RE.test(current)) current = "demo";
-    saveName(current);
-    who.value = current;
+    who.value = cookieUser() || "demo";
     document.getElementById("switch-user").addEventListener("submit", function (e) {
       e.preventDefault();
       if (!NAME_RE.test(who.value)) { toast("Names: letters, digits, . _ - (up to 32)."); return; }
-      saveName(who.value);
+      setCookieUser(who.value);
       location.reload();  // the stream's cookie changes: open a new one
     });
   }
@@ -179,11 +180,17 @@
       Object.keys(obj || {}).forEach(function (k) {
         var v = obj[k], key = prefix ? prefix + "." + k : k;
         if (typeof v === "number" && isFinite(v)) out[key] = v;
-        else if (v && typeof v === "object" && !Array.isArray(v)) flatten(v, key, out);
+        else if (Array.isArray(v)) {
+          // Lists of named objects are keyed by name (interfaces.lo.rx_rate).
+          v.forEach(function (item, i) {
+            if (item && typeof item === "object") flatten(item, key + "." + (item.name || i), out);
+          });
+        } else if (v && typeof v === "object") flatten(v, key, out);
       });
       return out;
     };
     var fmt = function (v, unit) {
+      if (v === 0) return "0";
       if (unit === "%") return v.toFixed(v < 10 ? 1 : 0) + "%";
       if (unit === "B/s") {
         var units = ["B/s", "KiB/s", "MiB/s", "GiB/s"], i = 0;
@@ -205,13 +212,13 @@
       });
       var unit = svg.dataset.unit || "";
       var W = svg.clientWidth || 800, H = svg.clientHeight || 220;
-      var L = 64, R = 10, T = 10, B = 22;
+      var L = 86, R = 10, T = 10, B = 22;
       svg.setAttribute("viewBox", "0 0 " + W + " " + H);
       while (svg.firstChild) svg.removeChild(svg.firstChild);
       var max = Number(svg.dataset.max) || 0;
       if (!max) {
         samples.forEach(function (p) { series.forEach(function (s) { max = Math.max(max, p[s.key] || 0); }); });
-        max = max > 0 ? max * 1.15 : 1;
+        max = Math.max(max * 1.15, Number(svg.dataset.min) || 1);
       }
       var y = function (v) { return T + (H - T - B) * (1 - Math.min(v, max) / max); };
       var x = function (i) { return L + (W - L - R) * (i / (MAX_POINTS - 1)); };

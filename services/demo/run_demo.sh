@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Runs the demo stack on 127.0.0.1: the four action services and the
+# frontend (services/demo/demo.yaml), serving the site built from
+# frontend/web. `make demo` builds everything first and then runs this.
+#
+#   PORT=8080        the frontend's port (passed as --port)
+#   BUILD_DIR=build  where the binaries and the built site (web/) are
+#   LOG_DIR=...      where each process logs (default: a new /tmp directory)
+#
+# Waits until every process listens, prints the URL, and stops everything on
+# Ctrl-C / SIGTERM (or when any process dies).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD_DIR=${BUILD_DIR:-build}
+[[ $BUILD_DIR == /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
+PORT=${PORT:-8080}
+WEB_DIR=${WEB_DIR:-$BUILD_DIR/web}
+PYTHON=${PYTHON:-/usr/bin/python3}
+CONFIG=$ROOT/services/demo/demo.yaml
+
+say() { printf 'demo: %s\n' "$*"; }
+fail() { printf 'demo: %s\n' "$*" >&2; }
+
+# name | port | command...
+NAMES=(chat_bot notifications monitoring python_quotes)
+declare -A PORTS=([chat_bot]=50051 [notifications]=50052 [monitoring]=50053
+                  [python_quotes]=50054)
+declare -A BINS=([chat_bot]=$BUILD_DIR/services/chat_bot/chat_bot
+                 [notifications]=$BUILD_DIR/services/notifications/notifications
+                 [monitoring]=$BUILD_DIR/services/monitoring/monitoring)
+FRONTEND=$BUILD_DIR/frontend/ssebridge-frontend
+
+command_for() {
+  local name=$1 listen=127.0.0.1:${PORTS[$1]}
+  case $name in
+    notifications) echo "${BINS[$name]} --listen=$listen --demo_interval=3s" ;;
+    python_quotes) echo "$PYTHON $ROOT/services/python_quotes/quotes_server.py --listen $listen" ;;
+    *) echo "${BINS[$name]} --listen=$listen" ;;
+  esac
+}
+
+# ---------------------------------------------------------------- checks
+missing=()
+for name in chat_bot notifications monitoring; do
+  [[ -x ${BINS[$name]} ]] || missing+=("$name service: ${BINS[$name]} (build target '$name')")
+done
+[[ -x $FRONTEND ]] || missing+=("frontend: $FRONTEND (build target 'ssebridge-frontend')")
+if ! "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null; then
+  missing+=("python_quotes: $PYTHON with grpc and grpc_tools (apt-get install python3-grpcio python3-grpc-tools)")
+fi
+for f in index.html assets/app.css assets/app.js vendor/htmx.min.js vendor/sse.js; do
+  [[ -f $WEB_DIR/$f ]] || { missing+=("site: $WEB_DIR/$f (make -C frontend/web OUT=$WEB_DIR)"); break; }
+done
+if ((${#missing[@]})); then
+  fail "cannot start, missing:"
+  for m in "${missing[@]}"; do fail "  - $m"; done
+  fail "'make demo' installs and builds all of these."
+  exit 1
+fi
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+busy=()
+for name in "${NAMES[@]}"; do
+  port_busy "${PORTS[$name]}" && busy+=("${PORTS[$name]} (for $name)")
+done
+port_busy "$PORT" && busy+=("$PORT (for the frontend; choose another with PORT=...)")
+if ((${#busy[@]})); then
+  fail "port already in use on 127.0.0.1 - is another demo still running?"
+  for b in "${busy[@]}"; do fail "  - $b"; done
+  exit 1
+fi
+
+LOG_DIR=${LOG_DIR:-$(mktemp -d /tmp/ssebridge-demo.XXXXXX)}
+mkdir -p "$LOG_DIR"
+
+# --------------------------------------------------------------- lifecycle
+declare -A PID_NAME=()
+PIDS=()
+stopping=0
+stop_all() {
+  ((stopping)) && return
+  stopping=1
+  trap '' INT TERM
+  ((${#PIDS[@]})) || return
+  say "stopping ${#PIDS[@]} processes..."
+  kill -TERM "${PIDS[@]}" 2>/dev/null
+  for _ in $(seq 50); do
+    local alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for p in "${PIDS[@]}"; do
+    if kill -0 "$p" 2>/dev/null; then
+      fail "${PID_NAME[$p]} (pid $p) did not stop within 5 s: killing it"
+      kill -KILL "$p" 2>/dev/null
+    fi
+  done
+  wait "${PIDS[@]}" 2>/dev/null
+  say "stopped. Logs: $LOG_DIR"
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
+trap 'stop_all' EXIT
+
+start() {  # name, command...
+  local name=$1; shift
+  "$@" >"$LOG_DIR/$name.log" 2>&1 &
+  PIDS+=($!)
+  PID_NAME[$!]=$name
+}
+
+# Waits until `port` accepts connections while `pid` lives (up to 20 s).
+wait_listening() {
+  local name=$1 pid=$2 port=$3
+  for _ in $(seq 200); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      fail "$name exited during start-up. Last lines of $LOG_DIR/$name.log:"
+      tail -n 15 "$LOG_DIR/$name.log" | sed 's/^/    /' >&2
+      return 1
+    fi
+    port_busy "$port" && return 0
+    sleep 0.1
+  done
+  fail "$name did not listen on 127.0.0.1:$port within 20 s (log: $LOG_DIR/$name.log)"
+  return 1
+}
+
+for name in "${NAMES[@]}"; do
+  # shellcheck disable=SC2046  # command_for output is split into words
+  start "$name" $(command_for "$name")
+done
+for i in "${!NAMES[@]}"; do
+  name=${NAMES[$i]}
+  wait_listening "$name" "${PIDS[$i]}" "${PORTS[$name]}" || exit 1
+  say "$name listening on 127.0.0.1:${PORTS[$name]}"
+done
+
+# The config with the built site's absolute path as static_root.
+sed "s|^static_root:.*|static_root: \"$WEB_DIR\"|" "$CONFIG" >"$LOG_DIR/demo.yaml"
+start frontend "$FRONTEND" --config "$LOG_DIR/demo.yaml" --port "$PORT"
+wait_listening frontend "${PIDS[-1]}" "$PORT" || exit 1
+
+URL="http://127.0.0.1:$PORT/"
+cat <<EOF
+
+  sse-bridge demo is running:  $URL
+
+    ${URL}chat.html            chat bot + room feed      (chat_bot, :50051)
+    ${URL}notifications.html   live inbox, every 3 s     (notifications, :50052)
+    ${URL}dashboard.html       panels + charts           (monitoring, :50053)
+    ${URL}quotes.html          finite stream             (python_quotes, :50054)
+    ${URL}readyz  ${URL}metrics
+
+  Logs in $LOG_DIR. Ctrl-C stops everything.
+
+EOF
+
+# Runs until a signal arrives or any process exits on its own.
+while :; do
+  wait -n "${PIDS[@]}"
+  rc=$?
+  ((stopping)) && break
+  for p in "${PIDS[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      fail "${PID_NAME[$p]} (pid $p) exited (status $rc). Last lines of $LOG_DIR/${PID_NAME[$p]}.log:"
+      tail -n 15 "$LOG_DIR/${PID_NAME[$p]}.log" | sed 's/^/    /' >&2
+      stop_all
+      exit 1
+    fi
+  done
+done
