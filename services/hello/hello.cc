@@ -16,8 +16,9 @@ using ::ssebridge::sdk::Stream;
 
 void RegisterHello(ActionServer& server, absl::Duration word_delay) {
   server.Action("hello", [word_delay](Request request, Stream stream) {
-    const std::string greeting =
-        absl::StrCat("Hello, ", request.Param("name", "world"), "!");
+    std::string name = request.Param("name");
+    if (name.empty()) name = "world";
+    const std::string greeting = absl::StrCat("Hello, ", name, "!");
     const std::vector<std::string> words =
         absl::StrSplit(greeting, ' ', absl::SkipEmpty());
     std::string so_far;

@@ -1,6 +1,6 @@
 // hello: the smallest sse-bridge action service (see services/README.md).
 //
-//   hello --listen=127.0.0.1:50054
+//   hello --listen=127.0.0.1:50055
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -8,7 +8,7 @@
 #include "common/sdk/sdk.h"
 #include "services/hello/hello.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50054", "gRPC address to serve on");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50055", "gRPC address to serve on");
 ABSL_FLAG(absl::Duration, word_delay, absl::Milliseconds(200),
           "pause between words");
 
