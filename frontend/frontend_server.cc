@@ -478,15 +478,27 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     SendPlain(response, 400, "Last-Event-ID too long\n");
     return;
   }
-  req.set_last_event_id(last_id);
-  for (auto& [k, v] : params) (*req.mutable_params())[k] = std::move(v);
-
-  std::vector<std::pair<std::string, std::string>> metadata;
+  // Everything that goes into the ActionRequest must be valid UTF-8
+  // (protobuf string fields); say so plainly rather than fail upstream.
+  bool utf8 = IsValidUtf8(last_id);
+  for (const auto& [k, v] : params) utf8 = utf8 && IsValidUtf8(k) && IsValidUtf8(v);
+  std::vector<std::pair<std::string, std::string>> headers;
   for (const std::string& name : route.forward_headers) {
     if (auto v = HeaderValue(request, name)) {
-      (*req.mutable_headers())[name] = *v;
-      if (IsMetadataSafe(*v)) metadata.emplace_back(name, *v);
+      utf8 = utf8 && IsValidUtf8(*v);
+      headers.emplace_back(name, std::move(*v));
     }
+  }
+  if (!utf8) {
+    SendPlain(response, 400, "request parameters and headers must be UTF-8\n");
+    return;
+  }
+  req.set_last_event_id(last_id);
+  for (auto& [k, v] : params) (*req.mutable_params())[k] = std::move(v);
+  std::vector<std::pair<std::string, std::string>> metadata;
+  for (auto& [name, v] : headers) {
+    if (IsMetadataSafe(v)) metadata.emplace_back(name, v);
+    (*req.mutable_headers())[name] = std::move(v);
   }
 
   const std::string ip = ClientIp(request);

@@ -32,6 +32,11 @@ absl::Status ParseUrlEncoded(absl::string_view in, ParamMap& out);
 // as compact JSON. Anything but an object is an error.
 absl::Status ParseJsonObject(absl::string_view in, ParamMap& out);
 
+// True if `s` is well-formed UTF-8 (no overlongs, surrogates or code points
+// above U+10FFFF). Protobuf string fields must hold valid UTF-8, so request
+// values are checked before they go into an ActionRequest.
+bool IsValidUtf8(absl::string_view s);
+
 // The response head of an SSE stream (status line and headers, ending with
 // the blank line). `extra_headers` are complete "Name: value" lines.
 std::string SseResponseHead(const std::vector<std::string>& extra_headers);

@@ -1,5 +1,7 @@
 #include "frontend/config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -839,23 +842,51 @@ std::string Where(const YAML::Mark& mark) {
   return absl::StrCat("line ", mark.line + 1, ", column ", mark.column + 1);
 }
 
+// Counts documents and remembers where each starts; ignores their content.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    starts.push_back(mark);
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  std::vector<YAML::Mark> starts;
+};
+
 }  // namespace
 
 absl::StatusOr<FrontendConfig> ParseConfigYaml(absl::string_view yaml,
                                                absl::string_view file) {
-  std::vector<YAML::Node> documents;
+  // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever (allocating) on
+  // some malformed input such as ",a\xb7 [:" (found by config_loader_fuzz;
+  // fixed upstream after 0.7). Load parses one document; a second pass only
+  // counts documents, with a bound on how many it asks for.
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    root = YAML::Load(std::string(yaml));
+    std::istringstream in{std::string(yaml)};
+    YAML::Parser parser(in);
+    DocumentCounter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+    }
+    if (counter.starts.size() > 1) {
+      return Error(file, Where(counter.starts[1]),
+                   "only one YAML document is allowed");
+    }
   } catch (const YAML::Exception& e) {
     return Error(file, Where(e.mark),
                  absl::StrCat("YAML syntax error: ", OneLine(e.msg)));
   }
-  if (documents.size() > 1) {
-    return Error(file, Where(documents[1].Mark()),
-                 "only one YAML document is allowed");
-  }
-  const YAML::Node root =
-      documents.empty() ? YAML::Node(YAML::NodeType::Null) : documents[0];
+  if (!root.IsDefined()) root = YAML::Node(YAML::NodeType::Null);
   if (!root.IsNull() && !root.IsMap()) {
     return Error(file, "",
                  absl::StrCat("expected a map of settings at the top level, "

@@ -409,7 +409,7 @@ routes:
          "frontend.yaml: expected a map of settings at the top level, got a "
          "list"},
         {"TwoDocuments", kMinimal + "---\nlisten: {}\n",
-         "frontend.yaml: line 10, column 1: only one YAML document is allowed"},
+         "frontend.yaml: line 9, column 1: only one YAML document is allowed"},
         // Durations.
         {"DurationWords", WithRoute("    heartbeat: 15 seconds\n"),
          "frontend.yaml: routes[0].heartbeat: invalid duration \"15 seconds\" "
@@ -674,6 +674,15 @@ TEST(ExampleConfigTest, ShippedExampleLoads) {
   EXPECT_EQ(config->routes(1).terminal_event(), "done");
   EXPECT_EQ(config->routes(1).heartbeat().seconds(), 15);
   EXPECT_EQ(config->listen().port(), 8080u);
+}
+
+TEST(ConfigLoaderTest, MalformedInputThatHungYamlCppLoadAllIsAnError) {
+  // Found by tests/fuzz/config_loader_fuzz: yaml-cpp 0.7's LoadAll loops
+  // forever on this input. The loader must return an error promptly.
+  const std::string input(",a\xb7 [:\xbe[\n", 9);
+  auto cfg = ParseConfigYaml(input, "fuzz.yaml");
+  ASSERT_FALSE(cfg.ok());
+  EXPECT_EQ(cfg.status().message().substr(0, 9), "fuzz.yaml");
 }
 
 }  // namespace

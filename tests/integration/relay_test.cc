@@ -365,6 +365,8 @@ TEST_F(RelayTest, PlainHttpErrors) {
        "Content-Length: 4\r\n\r\n{bad", 400},
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
        "Content-Length: 3\r\n\r\na,b", 415},
+      {"GET /t/echo?q=%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"GET /t/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: \xc3\x28\r\n\r\n", 400},
       {absl::StrCat("GET /t/echo HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ",
                     std::string(2000, '9'), "\r\n\r\n"), 400},
   };
