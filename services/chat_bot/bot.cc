@@ -11,9 +11,7 @@
 namespace ssebridge::services::chat {
 namespace {
 
-bool IsWordByte(unsigned char c) {
-  return absl::ascii_isalnum(c) || c >= 0x80;
-}
+bool IsWordByte(unsigned char c) { return absl::ascii_isalnum(c) || c >= 0x80; }
 
 bool Has(const std::vector<std::string>& words, absl::string_view word) {
   return std::find(words.begin(), words.end(), word) != words.end();
@@ -29,14 +27,14 @@ bool HasAny(const std::vector<std::string>& words,
 
 const absl::flat_hash_set<std::string>& StopWords() {
   static const auto* words = new absl::flat_hash_set<std::string>{
-      "about", "after",  "again", "also",  "been",  "before", "being",
-      "could", "does",   "doing", "from",  "have",  "having", "here",
-      "into",  "just",   "like",  "more",  "much",  "only",   "other",
-      "over",  "please", "really", "same", "should", "some",  "such",
-      "than",  "that",   "their", "them",  "then",  "there",  "these",
-      "they",  "this",   "those", "very",  "want",  "were",   "what",
-      "when",  "where",  "which", "while", "will",  "with",   "would",
-      "your",  "yours",  "know",  "think", "tell",  "thing",  "things"};
+      "about", "after",  "again",  "also",  "been",   "before", "being",
+      "could", "does",   "doing",  "from",  "have",   "having", "here",
+      "into",  "just",   "like",   "more",  "much",   "only",   "other",
+      "over",  "please", "really", "same",  "should", "some",   "such",
+      "than",  "that",   "their",  "them",  "then",   "there",  "these",
+      "they",  "this",   "those",  "very",  "want",   "were",   "what",
+      "when",  "where",  "which",  "while", "will",   "with",   "would",
+      "your",  "yours",  "know",   "think", "tell",   "thing",  "things"};
   return *words;
 }
 

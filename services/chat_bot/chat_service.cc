@@ -106,8 +106,9 @@ Html ChatFormHtml(absl::string_view room, absl::string_view user,
   }
   html.Append("<div class=\"msg bot\" hx-ext=\"sse\" sse-connect=\"")
       .Append(Escape(ChatSendUrl(room, user, message)))
-      .Append("\" sse-swap=\"update\" sse-close=\"done\">"
-              "<span class=\"typing\">&hellip;</span></div>");
+      .Append(
+          "\" sse-swap=\"update\" sse-close=\"done\">"
+          "<span class=\"typing\">&hellip;</span></div>");
   return html;
 }
 
@@ -203,10 +204,9 @@ void ChatService::ChatPost(sdk::Request request, sdk::Stream stream) const {
     stream.Finish(status);
     return;
   }
-  bus_->Publish({p.room, p.user, p.message, /*from_bot=*/false,
-                 options_.clock()});
-  stream.TrySend(
-      Event::Named("sent").Html("<span class=\"sent\">sent</span>"));
+  bus_->Publish(
+      {p.room, p.user, p.message, /*from_bot=*/false, options_.clock()});
+  stream.TrySend(Event::Named("sent").Html("<span class=\"sent\">sent</span>"));
   stream.Finish();
 }
 

@@ -85,8 +85,7 @@ sdk::Html RoomMessageHtml(const ChatMessage& message);
 
 // Checks message / room / user against the limits above.
 absl::Status ValidateChatParams(absl::string_view message,
-                                absl::string_view room,
-                                absl::string_view user);
+                                absl::string_view room, absl::string_view user);
 
 }  // namespace ssebridge::services::chat
 

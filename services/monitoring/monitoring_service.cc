@@ -71,8 +71,8 @@ absl::StatusOr<absl::Duration> ParseInterval(absl::string_view interval_ms) {
 }
 
 std::string FormatBytes(double bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB",
-                                           "PiB"};
+  static constexpr const char* kUnits[] = {"B",   "KiB", "MiB",
+                                           "GiB", "TiB", "PiB"};
   size_t unit = 0;
   while (bytes >= 1024 && unit + 1 < std::size(kUnits)) {
     bytes /= 1024;
@@ -111,12 +111,13 @@ Html MemoryPanel(const Metrics& m) {
 }
 
 Html LoadPanel(const Metrics& m) {
-  return Html("<div class=\"panel load\"><h3>Load</h3><p>"
-              "<span class=\"value\">",
-              absl::StrFormat("%.2f", m.load.load1), "</span> ",
-              absl::StrFormat("%.2f %.2f", m.load.load5, m.load.load15),
-              " <small>(1, 5, 15 min)</small></p><p>", m.load.running, " of ",
-              m.load.total, " tasks runnable</p></div>");
+  return Html(
+      "<div class=\"panel load\"><h3>Load</h3><p>"
+      "<span class=\"value\">",
+      absl::StrFormat("%.2f", m.load.load1), "</span> ",
+      absl::StrFormat("%.2f %.2f", m.load.load5, m.load.load15),
+      " <small>(1, 5, 15 min)</small></p><p>", m.load.running, " of ",
+      m.load.total, " tasks runnable</p></div>");
 }
 
 Html NetworkPanel(const Metrics& m) {
@@ -147,15 +148,14 @@ Json MetricsJson(const Metrics& m) {
   }
   return Json::Object(
       {{"time_ms", absl::ToUnixMillis(m.time)},
-       {"cpu", Json::Object({{"total", Round2(m.cpu_percent)},
-                             {"cores", cores}})},
-       {"memory",
-        Json::Object({{"total_kb", m.memory.total_kb},
-                      {"available_kb", m.memory.available_kb},
-                      {"used_kb", m.memory_used_kb},
-                      {"used_percent", Round2(m.memory_used_percent)},
-                      {"swap_total_kb", m.memory.swap_total_kb},
-                      {"swap_free_kb", m.memory.swap_free_kb}})},
+       {"cpu",
+        Json::Object({{"total", Round2(m.cpu_percent)}, {"cores", cores}})},
+       {"memory", Json::Object({{"total_kb", m.memory.total_kb},
+                                {"available_kb", m.memory.available_kb},
+                                {"used_kb", m.memory_used_kb},
+                                {"used_percent", Round2(m.memory_used_percent)},
+                                {"swap_total_kb", m.memory.swap_total_kb},
+                                {"swap_free_kb", m.memory.swap_free_kb}})},
        {"load", Json::Object({{"load1", m.load.load1},
                               {"load5", m.load.load5},
                               {"load15", m.load.load15},
@@ -186,7 +186,8 @@ void MonitoringService::Dashboard(sdk::Request request,
     return;
   }
   CancellableSleep sleep(stream);
-  absl::StatusOr<Snapshot> before = ReadSnapshot(options_.proc_root, absl::Now());
+  absl::StatusOr<Snapshot> before =
+      ReadSnapshot(options_.proc_root, absl::Now());
   if (!before.ok()) {
     stream.Finish(before.status());
     return;

@@ -183,11 +183,10 @@ Metrics ComputeMetrics(const Snapshot& before, const Snapshot& after) {
   m.memory_used_kb = after.memory.total_kb >= after.memory.available_kb
                          ? after.memory.total_kb - after.memory.available_kb
                          : 0;
-  m.memory_used_percent =
-      after.memory.total_kb == 0
-          ? 0
-          : 100.0 * static_cast<double>(m.memory_used_kb) /
-                static_cast<double>(after.memory.total_kb);
+  m.memory_used_percent = after.memory.total_kb == 0
+                              ? 0
+                              : 100.0 * static_cast<double>(m.memory_used_kb) /
+                                    static_cast<double>(after.memory.total_kb);
   m.load = after.load;
   const double seconds = absl::ToDoubleSeconds(after.time - before.time);
   absl::flat_hash_map<absl::string_view, const NetDev*> old_net;

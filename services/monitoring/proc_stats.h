@@ -83,7 +83,7 @@ struct Metrics {
   double cpu_percent = 0;            // all cores
   std::vector<double> core_percent;  // cpu0, cpu1, ...
   MemInfo memory;
-  uint64_t memory_used_kb = 0;       // total - available
+  uint64_t memory_used_kb = 0;  // total - available
   double memory_used_percent = 0;
   LoadAvg load;
   struct Interface {

@@ -81,8 +81,7 @@ NotificationStore::SubscriberId NotificationStore::Subscribe(
   {
     std::lock_guard<std::mutex> lock(state->mu);
     replay = PlanReplay(state->history, state->last_id, last_event_id);
-    state->subscribers.emplace(id,
-                               std::make_shared<Handler>(std::move(live)));
+    state->subscribers.emplace(id, std::make_shared<Handler>(std::move(live)));
   }
   // Still holding deliver_mu: no live notification can overtake the replay.
   on_replay(replay);

@@ -59,18 +59,17 @@ std::string ResolveUser(absl::string_view x_user,
 }
 
 Html NotificationHtml(const Notification& n) {
-  return Html("<li class=\"notification\">", Escape(n.text),
-              " <time datetime=\"",
-              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", n.time,
-                               absl::UTCTimeZone()),
-              "\">", absl::FormatTime("%H:%M:%S", n.time, absl::UTCTimeZone()),
-              "</time></li>");
+  return Html(
+      "<li class=\"notification\">", Escape(n.text), " <time datetime=\"",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", n.time, absl::UTCTimeZone()),
+      "\">", absl::FormatTime("%H:%M:%S", n.time, absl::UTCTimeZone()),
+      "</time></li>");
 }
 
 std::string DemoText(uint64_t n) {
   static constexpr std::array<const char*, 5> kTemplates = {
-      "Deploy #%d finished", "New comment on ticket #%d",
-      "Backup %d completed", "Build #%d passed", "Alert %d resolved"};
+      "Deploy #%d finished", "New comment on ticket #%d", "Backup %d completed",
+      "Build #%d passed", "Alert %d resolved"};
   const std::string number = absl::StrCat(n);
   std::string text = kTemplates[(n - 1) % kTemplates.size()];
   text.replace(text.find("%d"), 2, number);
@@ -101,13 +100,13 @@ void NotificationsService::Notify(sdk::Request request,
   }
   std::string text = request.Param("text");
   if (text.empty() || text.size() > kMaxTextBytes) {
-    stream.Finish(absl::InvalidArgumentError(absl::StrCat(
-        "text must be 1..", kMaxTextBytes, " bytes")));
+    stream.Finish(absl::InvalidArgumentError(
+        absl::StrCat("text must be 1..", kMaxTextBytes, " bytes")));
     return;
   }
   const Notification added = store_->Add(*user, std::move(text), clock_());
-  stream.TrySend(Event::Named("sent").Html(
-      "<span class=\"sent\" data-id=\"", added.id, "\">sent</span>"));
+  stream.TrySend(Event::Named("sent").Html("<span class=\"sent\" data-id=\"",
+                                           added.id, "\">sent</span>"));
   stream.Finish();
 }
 
@@ -144,9 +143,8 @@ void NotificationsService::Notifications(sdk::Request request,
         fell_behind(stream);  // no-op if the client is gone
         return false;
       });
-  stream.OnCancel([store = store_, user = *user, id] {
-    store->Unsubscribe(user, id);
-  });
+  stream.OnCancel(
+      [store = store_, user = *user, id] { store->Unsubscribe(user, id); });
 }
 
 DemoNotifier::DemoNotifier(NotificationStore* store, absl::Duration interval,

@@ -31,14 +31,14 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-const absl::Time kNoon = absl::FromCivil(absl::CivilSecond(2026, 1, 2, 12, 34, 56),
-                                         absl::UTCTimeZone());
+const absl::Time kNoon = absl::FromCivil(
+    absl::CivilSecond(2026, 1, 2, 12, 34, 56), absl::UTCTimeZone());
 
 // --- The bot. ---
 
 TEST(BotTest, Greetings) {
-  for (const char* m : {"hello", "Hi there!", "hey bot", "Good morning",
-                        "HOWDY"}) {
+  for (const char* m :
+       {"hello", "Hi there!", "hey bot", "Good morning", "HOWDY"}) {
     EXPECT_THAT(BotReply(m, kNoon), StartsWith("Hello! I am the sse-bridge"))
         << m;
   }
@@ -112,8 +112,8 @@ TEST(RoomBusTest, FansOutToTheRoomOnlyExactlyOnce) {
   EXPECT_THAT(got, ElementsAre(1, 1, 1, 0));
   bus.Publish({"nobody", "ann", "x", false, kNoon});  // no such room: no-op
   bus.Unsubscribe("a", ids[1]);
-  bus.Unsubscribe("a", ids[1]);     // twice: ignored
-  bus.Unsubscribe("zzz", ids[0]);   // wrong room: ignored
+  bus.Unsubscribe("a", ids[1]);    // twice: ignored
+  bus.Unsubscribe("zzz", ids[0]);  // wrong room: ignored
   bus.Publish({"a", "ann", "hi", false, kNoon});
   EXPECT_THAT(got, ElementsAre(2, 1, 2, 0));
   EXPECT_EQ(bus.RoomCount(), 2u);
@@ -143,9 +143,8 @@ TEST(RoomBusTest, ConcurrentPublishersAllSubscribersSeeOneOrder) {
   std::vector<std::vector<std::string>> seen(kSubscribers);
   for (int i = 0; i < kSubscribers; ++i) {
     // Calls for one room never overlap (publishes are serialised).
-    bus.Subscribe("r", [&seen, i](const ChatMessage& m) {
-      seen[i].push_back(m.text);
-    });
+    bus.Subscribe(
+        "r", [&seen, i](const ChatMessage& m) { seen[i].push_back(m.text); });
   }
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -194,9 +193,9 @@ TEST(ChatHtmlTest, RoomMessage) {
 
 TEST(ChatHtmlTest, Validation) {
   EXPECT_TRUE(ValidateChatParams("m", "r", "u").ok());
-  EXPECT_FALSE(ValidateChatParams(std::string(kMaxMessageBytes + 1, 'x'), "r",
-                                  "u")
-                   .ok());
+  EXPECT_FALSE(
+      ValidateChatParams(std::string(kMaxMessageBytes + 1, 'x'), "r", "u")
+          .ok());
   EXPECT_FALSE(
       ValidateChatParams("m", std::string(kMaxNameBytes + 1, 'r'), "u").ok());
   EXPECT_FALSE(
@@ -230,8 +229,8 @@ class ChatServiceTest : public ::testing::Test {
 };
 
 TEST_F(ChatServiceTest, ChatFormSendsOneFragment) {
-  CallResult r = RunCall(port(), MakeRequest("chat_form", {{"message", "hi"},
-                                                           {"user", "ann"}}));
+  CallResult r = RunCall(
+      port(), MakeRequest("chat_form", {{"message", "hi"}, {"user", "ann"}}));
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].event(), "");
@@ -288,8 +287,8 @@ TEST_F(ChatServiceTest, BadParamsAreInvalidArgument) {
             grpc::StatusCode::INVALID_ARGUMENT)
       << "empty message";
   const std::string long_room(kMaxNameBytes + 1, 'r');
-  for (const char* action : {"chat_form", "chat_send", "chat_post",
-                             "chat_stream"}) {
+  for (const char* action :
+       {"chat_form", "chat_send", "chat_post", "chat_stream"}) {
     EXPECT_EQ(RunCall(port(), MakeRequest(action, {{"message", "m"},
                                                    {"room", long_room}}))
                   .status.error_code(),
@@ -304,8 +303,8 @@ TEST_F(ChatServiceTest, ChatStreamDeliversPostsAndUnsubscribesOnCancel) {
   auto stub = ssebridge::action::v1::ActionService::NewStub(channel);
   constexpr int kStreams = 3;
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-  std::vector<std::unique_ptr<
-      grpc::ClientReader<ssebridge::action::v1::Event>>> readers;
+  std::vector<std::unique_ptr<grpc::ClientReader<ssebridge::action::v1::Event>>>
+      readers;
   for (int i = 0; i < kStreams; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
     contexts.back()->set_deadline(
@@ -315,8 +314,9 @@ TEST_F(ChatServiceTest, ChatStreamDeliversPostsAndUnsubscribesOnCancel) {
   }
   ASSERT_TRUE(WaitFor([&] { return bus_.SubscriberCount("s") == kStreams; }));
   CallResult post = RunCall(
-      port(), MakeRequest("chat_post", {{"message", "<hey>"}, {"room", "s"},
-                                        {"user", "zed"}}));
+      port(),
+      MakeRequest("chat_post",
+                  {{"message", "<hey>"}, {"room", "s"}, {"user", "zed"}}));
   ASSERT_TRUE(post.status.ok());
   ASSERT_EQ(post.events.size(), 1u);
   EXPECT_EQ(post.events[0].event(), "sent");
@@ -330,8 +330,9 @@ TEST_F(ChatServiceTest, ChatStreamDeliversPostsAndUnsubscribesOnCancel) {
   }
   contexts[0]->TryCancel();
   EXPECT_FALSE(readers[0]->Finish().ok());
-  EXPECT_TRUE(WaitFor([&] { return bus_.SubscriberCount("s") == kStreams - 1; }))
-      << "cancel must unsubscribe";
+  EXPECT_TRUE(WaitFor([&] {
+    return bus_.SubscriberCount("s") == kStreams - 1;
+  })) << "cancel must unsubscribe";
   for (int i = 1; i < kStreams; ++i) contexts[i]->TryCancel();
   for (int i = 1; i < kStreams; ++i) readers[i]->Finish();
   EXPECT_TRUE(WaitFor([&] { return bus_.TotalSubscribers() == 0; }));

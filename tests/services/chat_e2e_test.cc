@@ -91,9 +91,9 @@ bool Post(int port, const std::string& room, const std::string& user,
           const std::string& message) {
   SseClient c;
   if (!c.Connect(port)) return false;
-  const std::string body = absl::StrCat(
-      "room=", UrlEncode(room), "&user=", UrlEncode(user),
-      "&message=", UrlEncode(message));
+  const std::string body =
+      absl::StrCat("room=", UrlEncode(room), "&user=", UrlEncode(user),
+                   "&message=", UrlEncode(message));
   if (!c.Post("/api/chat_post", "application/x-www-form-urlencoded", body,
               {"Accept: text/event-stream"})) {
     return false;
@@ -112,9 +112,9 @@ TEST_F(ChatE2eTest, RoomFansOutToFiftySubscribersExactlyOnce) {
     ASSERT_TRUE(c->Get("/api/chat_stream?room=fan"));
     clients.push_back(std::move(c));
   }
-  ASSERT_TRUE(
-      WaitFor([] { return bus_->SubscriberCount("fan") == kSubscribers; }))
-      << bus_->SubscriberCount("fan");
+  ASSERT_TRUE(WaitFor([] {
+    return bus_->SubscriberCount("fan") == kSubscribers;
+  })) << bus_->SubscriberCount("fan");
   ASSERT_TRUE(Post(port(), "fan", "ann", "hello <everyone> & all"));
   // A second post marks the end: once it has arrived, the first cannot
   // arrive again (one room has one order).
@@ -187,9 +187,8 @@ TEST_F(ChatE2eTest, ChatFormPostWithoutEventStreamGetsOneHtmlBody) {
   ASSERT_TRUE(c.ReadUntil(
       [&] {
         return c.status() != 0 &&
-               c.raw_body().size() >=
-                   static_cast<size_t>(
-                       std::atoi(c.header("content-length").c_str()));
+               c.raw_body().size() >= static_cast<size_t>(std::atoi(
+                                          c.header("content-length").c_str()));
       },
       kWait));
   EXPECT_EQ(c.status(), 200);
@@ -208,7 +207,8 @@ TEST_F(ChatE2eTest, ChatPostRejectsAnEmptyMessage) {
   c.ReadToEof(kWait);
   // Either a plain 400 (before the stream starts) or an SSE error event.
   EXPECT_TRUE(c.status() == 400 || CountEvents(c, "error") == 1)
-      << c.status() << "\n" << c.raw_body();
+      << c.status() << "\n"
+      << c.raw_body();
   EXPECT_EQ(CountEvents(c, "sent"), 0u);
 }
 

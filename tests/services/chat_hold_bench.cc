@@ -29,8 +29,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -93,7 +93,9 @@ class Subscriber final : public grpc::ClientReadReactor<v1::Event> {
     }
     StartRead(&event_);
   }
-  void OnDone(const grpc::Status&) override { counters_->Bump(counters_->done); }
+  void OnDone(const grpc::Status&) override {
+    counters_->Bump(counters_->done);
+  }
 
  private:
   Counters* counters_;
@@ -208,9 +210,9 @@ int main(int argc, char** argv) {
     grpc::ChannelArguments args;
     args.SetInt("ssebridge.bench_channel", i);
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    chans.push_back(grpc::CreateCustomChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials(),
-        args));
+    chans.push_back(
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                  grpc::InsecureChannelCredentials(), args));
     stubs.push_back(v1::ActionService::NewStub(chans.back()));
   }
   for (auto& ch : chans) {
@@ -235,8 +237,8 @@ int main(int argc, char** argv) {
   subs.reserve(subscribers);
   const absl::Time open_start = absl::Now();
   for (int i = 0; i < subscribers; ++i) {
-    subs.push_back(std::make_unique<Subscriber>(
-        stubs[i % channels].get(), &counters));
+    subs.push_back(
+        std::make_unique<Subscriber>(stubs[i % channels].get(), &counters));
   }
   const bool all_up =
       counters.WaitFor(counters.ready, subscribers, absl::Seconds(120));
@@ -260,10 +262,10 @@ int main(int argc, char** argv) {
 
   std::printf("chat_bot idle chat_stream subscribers: %d over %d channels\n",
               subscribers, channels);
-  std::printf("  calls up: %d in %.0f ms; first post reached %d in %.0f ms\n",
-              counters.Get(counters.ready), absl::ToDoubleMilliseconds(open_time),
-              counters.Get(counters.received),
-              absl::ToDoubleMilliseconds(fanout_time));
+  std::printf(
+      "  calls up: %d in %.0f ms; first post reached %d in %.0f ms\n",
+      counters.Get(counters.ready), absl::ToDoubleMilliseconds(open_time),
+      counters.Get(counters.received), absl::ToDoubleMilliseconds(fanout_time));
   std::printf("  server RSS before: %ld KiB (%d threads)\n", rss_before,
               threads_before);
   std::printf("  server RSS after:  %ld KiB (%d threads)\n", rss_after,
@@ -280,7 +282,8 @@ int main(int argc, char** argv) {
   if (all_done) subs.clear();  // reactors must outlive OnDone
   stop_child();
   status = all_up && all_got ? 0 : 1;
-  if (status != 0) std::fprintf(stderr, "FAILED: not every subscriber got it\n");
+  if (status != 0)
+    std::fprintf(stderr, "FAILED: not every subscriber got it\n");
   // With !all_done the reactors are leaked on purpose: gRPC may still call
   // them.
   if (!all_done) std::_Exit(status);

@@ -38,7 +38,8 @@ listen:
   port: 0
 backends:
   - name: hello
-    target: 127.0.0.1:)", (*running)->port(), R"(
+    target: 127.0.0.1:)",
+                                        (*running)->port(), R"(
 routes:
   - path: /api/hello       # the action defaults to the last path segment
     backend: hello         # methods default to [GET]

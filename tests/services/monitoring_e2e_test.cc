@@ -39,8 +39,13 @@ std::string ReadProc(const std::string& name) {
 
 // The "lo" entry of a metrics payload's network.interfaces.
 double LoopbackRx(const google::protobuf::Value& metrics) {
-  const auto& ifs = metrics.struct_value().fields().at("network")
-                        .struct_value().fields().at("interfaces").list_value();
+  const auto& ifs = metrics.struct_value()
+                        .fields()
+                        .at("network")
+                        .struct_value()
+                        .fields()
+                        .at("interfaces")
+                        .list_value();
   for (const auto& i : ifs.values()) {
     if (i.struct_value().fields().at("name").string_value() == "lo") {
       return NumberAt(i, "rx_bytes");
@@ -79,7 +84,8 @@ TEST(MonitoringE2eTest, DashboardStreamsRealChangingNumbers) {
       EXPECT_THAT(e.data, StartsWith("<div class=\"panel " + e.type + "\">"));
     }
   }
-  EXPECT_THAT(c.events()[0].data, HasSubstr("<span class=\"name\">cpu0</span>"));
+  EXPECT_THAT(c.events()[0].data,
+              HasSubstr("<span class=\"name\">cpu0</span>"));
   ASSERT_EQ(metrics.size(), 2u);
 
   // Real numbers: this machine's memory size and core count.
@@ -89,8 +95,14 @@ TEST(MonitoringE2eTest, DashboardStreamsRealChangingNumbers) {
   for (const auto& m : metrics) {
     EXPECT_EQ(NumberAt(m, "memory.total_kb"),
               static_cast<double>(meminfo->total_kb));
-    EXPECT_EQ(m.struct_value().fields().at("cpu").struct_value().fields()
-                  .at("cores").list_value().values_size(),
+    EXPECT_EQ(m.struct_value()
+                  .fields()
+                  .at("cpu")
+                  .struct_value()
+                  .fields()
+                  .at("cores")
+                  .list_value()
+                  .values_size(),
               static_cast<int>(cpus->size() - 1));
     const double cpu = NumberAt(m, "cpu.total");
     EXPECT_GE(cpu, 0);

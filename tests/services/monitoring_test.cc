@@ -118,8 +118,9 @@ TEST(MeminfoTest, Parses) {
 }
 
 TEST(MeminfoTest, EstimatesAvailableAndNeedsTotal) {
-  auto m = ParseMeminfo("MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 5 kB\n"
-                        "Cached: 20 kB\n");
+  auto m = ParseMeminfo(
+      "MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 5 kB\n"
+      "Cached: 20 kB\n");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->available_kb, 35u);
   EXPECT_FALSE(ParseMeminfo("MemFree: 10 kB\n").ok());
@@ -169,9 +170,9 @@ Snapshot Snap(absl::Time t, const char* stat, uint64_t lo_rx, uint64_t eth_rx,
 
 TEST(ComputeMetricsTest, RatesPercentagesAndTotalsWithoutLoopback) {
   const absl::Time t0 = absl::FromUnixSeconds(1000);
-  Metrics m = ComputeMetrics(Snap(t0, kStat, 1000, 5000, 100),
-                             Snap(t0 + absl::Seconds(2), kStatLater, 3000,
-                                  9000, 50));
+  Metrics m =
+      ComputeMetrics(Snap(t0, kStat, 1000, 5000, 100),
+                     Snap(t0 + absl::Seconds(2), kStatLater, 3000, 9000, 50));
   EXPECT_DOUBLE_EQ(m.cpu_percent, 75.0);
   EXPECT_THAT(m.core_percent, ElementsAre(50.0, 100.0));
   EXPECT_EQ(m.memory_used_kb, 24683620u - 23790464u);
@@ -258,15 +259,16 @@ TEST(RenderTest, FormatBytes) {
 
 TEST(RenderTest, PanelsShowTheNumbers) {
   const absl::Time t0 = absl::FromUnixSeconds(1000);
-  Metrics m = ComputeMetrics(Snap(t0, kStat, 1000, 5000, 100),
-                             Snap(t0 + absl::Seconds(2), kStatLater, 3000,
-                                  9000, 50));
+  Metrics m =
+      ComputeMetrics(Snap(t0, kStat, 1000, 5000, 100),
+                     Snap(t0 + absl::Seconds(2), kStatLater, 3000, 9000, 50));
   EXPECT_THAT(CpuPanel(m).str(), HasSubstr("CPU <span class=\"value\">75.0%"));
   EXPECT_THAT(CpuPanel(m).str(), HasSubstr("cpu1</span> <meter min=\"0\" "
                                            "max=\"100\" value=\"100.0\">"));
   EXPECT_THAT(MemoryPanel(m).str(), HasSubstr("3.6%"));
   EXPECT_THAT(MemoryPanel(m).str(), HasSubstr("of 23.5 GiB"));
-  EXPECT_THAT(MemoryPanel(m).str(), HasSubstr("swap used 512.0 MiB of 1.0 GiB"));
+  EXPECT_THAT(MemoryPanel(m).str(),
+              HasSubstr("swap used 512.0 MiB of 1.0 GiB"));
   EXPECT_THAT(LoadPanel(m).str(), HasSubstr("3.12</span> 2.38 2.17"));
   EXPECT_THAT(NetworkPanel(m).str(), HasSubstr("<td>eth0</td>"));
   EXPECT_THAT(NetworkPanel(m).str(), HasSubstr("2.0 KiB/s"));
@@ -277,9 +279,9 @@ TEST(RenderTest, PanelsShowTheNumbers) {
 
 TEST(RenderTest, MetricsJsonCarriesNumbers) {
   const absl::Time t0 = absl::FromUnixSeconds(1000);
-  Metrics m = ComputeMetrics(Snap(t0, kStat, 1000, 5000, 100),
-                             Snap(t0 + absl::Seconds(2), kStatLater, 3000,
-                                  9000, 50));
+  Metrics m =
+      ComputeMetrics(Snap(t0, kStat, 1000, 5000, 100),
+                     Snap(t0 + absl::Seconds(2), kStatLater, 3000, 9000, 50));
   const google::protobuf::Value v = MetricsJson(m).value();
   EXPECT_EQ(NumberAt(v, "time_ms"), 1002000);
   EXPECT_EQ(NumberAt(v, "cpu.total"), 75);
@@ -288,12 +290,22 @@ TEST(RenderTest, MetricsJsonCarriesNumbers) {
   EXPECT_EQ(NumberAt(v, "load.load1"), 3.12);
   EXPECT_EQ(NumberAt(v, "load.tasks"), 100);
   EXPECT_EQ(NumberAt(v, "network.rx_rate"), 2000);
-  const auto& cores = v.struct_value().fields().at("cpu").struct_value()
-                          .fields().at("cores").list_value();
+  const auto& cores = v.struct_value()
+                          .fields()
+                          .at("cpu")
+                          .struct_value()
+                          .fields()
+                          .at("cores")
+                          .list_value();
   ASSERT_EQ(cores.values_size(), 2);
   EXPECT_EQ(cores.values(1).number_value(), 100);
-  const auto& ifs = v.struct_value().fields().at("network").struct_value()
-                        .fields().at("interfaces").list_value();
+  const auto& ifs = v.struct_value()
+                        .fields()
+                        .at("network")
+                        .struct_value()
+                        .fields()
+                        .at("interfaces")
+                        .list_value();
   ASSERT_EQ(ifs.values_size(), 2);
   EXPECT_EQ(NumberAt(ifs.values(0), "rx_bytes"), 3000);
 }
@@ -310,8 +322,9 @@ TEST(DashboardServiceTest, StreamsTheFivePanelsEachInterval) {
   auto running = ssebridge::testing::StartService(server);
   ASSERT_NE(running, nullptr);
 
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", running->port()),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", running->port()),
+                          grpc::InsecureChannelCredentials());
   auto stub = ssebridge::action::v1::ActionService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(
@@ -357,15 +370,15 @@ TEST(DashboardServiceTest, BadIntervalAndUnreadableProcAreErrors) {
   service.Register(server);
   auto running = ssebridge::testing::StartService(server);
   ASSERT_NE(running, nullptr);
-  EXPECT_EQ(ssebridge::testing::RunCall(
-                running->port(),
-                MakeRequest("dashboard", {{"interval_ms", "soon"}}))
-                .status.error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(ssebridge::testing::RunCall(running->port(),
-                                        MakeRequest("dashboard"))
-                .status.error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(
+      ssebridge::testing::RunCall(
+          running->port(), MakeRequest("dashboard", {{"interval_ms", "soon"}}))
+          .status.error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      ssebridge::testing::RunCall(running->port(), MakeRequest("dashboard"))
+          .status.error_code(),
+      grpc::StatusCode::UNAVAILABLE);
 }
 
 }  // namespace

@@ -44,8 +44,8 @@ class NotificationsE2eTest : public ::testing::Test {
     running_ = ssebridge::testing::StartService(server).release();
     ASSERT_NE(running_, nullptr);
     frontend_ = ssebridge::testing::StartFrontend(
-                    ssebridge::testing::FrontendYaml(
-                        "notifications", running_->port(), kRoutes))
+                    ssebridge::testing::FrontendYaml("notifications",
+                                                     running_->port(), kRoutes))
                     .release();
     ASSERT_NE(frontend_, nullptr);
   }
@@ -85,8 +85,7 @@ class NotificationsE2eTest : public ::testing::Test {
     const size_t before = store_->SubscriberCount(user);
     std::vector<std::string> headers = extra;
     headers.push_back("X-User: " + user);
-    if (!c->Connect(port()) ||
-        !c->Get("/api/notifications" + query, headers) ||
+    if (!c->Connect(port()) || !c->Get("/api/notifications" + query, headers) ||
         !WaitFor([&] { return store_->SubscriberCount(user) == before + 1; })) {
       ADD_FAILURE() << "could not subscribe " << user;
     }

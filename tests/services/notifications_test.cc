@@ -229,8 +229,8 @@ TEST(DemoNotifierTest, PostsGeneratedNotificationsPeriodically) {
 class NotificationsServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    service_ = std::make_unique<NotificationsService>(&store_,
-                                                      [] { return kT; });
+    service_ =
+        std::make_unique<NotificationsService>(&store_, [] { return kT; });
     sdk::ActionServer server;
     service_->Register(server);
     running_ = StartService(server);
@@ -260,12 +260,14 @@ TEST_F(NotificationsServiceTest, NotifyAppendsForTheUserAndSaysSent) {
   auto cookie = MakeRequest("notify", {{"text", "c"}});
   (*cookie.mutable_headers())["cookie"] = "user=zed";
   ASSERT_TRUE(RunCall(port(), cookie).status.ok());
-  ASSERT_TRUE(RunCall(port(), MakeRequest("notify", {{"text", "d"}})).status.ok());
+  ASSERT_TRUE(
+      RunCall(port(), MakeRequest("notify", {{"text", "d"}})).status.ok());
   EXPECT_THAT(Ids(store_.History("kim")), ElementsAre(1));
   EXPECT_EQ(store_.History("zed").at(0).text, "c");
   EXPECT_EQ(store_.History("demo").at(0).text, "d");
-  EXPECT_EQ(RunCall(port(), As(MakeRequest("notify"), "kim")).status.error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      RunCall(port(), As(MakeRequest("notify"), "kim")).status.error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(NotificationsServiceTest, StreamResetsOnUnknownIdThenGoesLive) {
@@ -275,7 +277,8 @@ TEST_F(NotificationsServiceTest, StreamResetsOnUnknownIdThenGoesLive) {
                                      grpc::InsecureChannelCredentials());
   auto stub = ssebridge::action::v1::ActionService::NewStub(channel);
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + ssebridge::testing::kWait));
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + ssebridge::testing::kWait));
   auto request = As(MakeRequest("notifications"), "kim");
   request.set_last_event_id("nonsense");
   auto reader = stub->Run(&context, request);

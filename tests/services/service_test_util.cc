@@ -102,8 +102,7 @@ v1::ActionRequest MakeRequest(
 }
 
 bool ReadEvents(SseClient& client, size_t n, absl::Duration timeout) {
-  return client.ReadUntil([&] { return client.events().size() >= n; },
-                          timeout);
+  return client.ReadUntil([&] { return client.events().size() >= n; }, timeout);
 }
 
 size_t CountEvents(const SseClient& client, absl::string_view type) {
@@ -117,8 +116,8 @@ absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view json) {
   auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), &value);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad JSON: ", std::string(status.message()), ": ", json));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad JSON: ", std::string(status.message()), ": ", json));
   }
   return value;
 }

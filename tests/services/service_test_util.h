@@ -51,7 +51,8 @@ struct CallResult {
 };
 
 // Runs `request` against 127.0.0.1:`port` to its end (with a kWait deadline).
-CallResult RunCall(int port, const ssebridge::action::v1::ActionRequest& request);
+CallResult RunCall(int port,
+                   const ssebridge::action::v1::ActionRequest& request);
 
 ssebridge::action::v1::ActionRequest MakeRequest(
     absl::string_view action,
