@@ -274,5 +274,110 @@ TEST(FaultTest, InvalidEventsAreDroppedCountedAndNeverInjected) {
       "ssebridge_streams_total{route=\"/t/script\",outcome=\"upstream_error\"} 1"));
 }
 
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string Notify(int port, const std::string& user, const std::string& text) {
+  SseClient c;
+  if (!c.Connect(port)) return "";
+  const std::string body = "text=" + text;
+  c.SendAll(absl::StrCat("POST /api/notify HTTP/1.1\r\nHost: x\r\nX-User: ", user,
+                         "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                         "Content-Length: ", body.size(), "\r\n\r\n", body));
+  c.ReadToEof(absl::Seconds(3));
+  return absl::StrCat(c.status());
+}
+
+TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
+  TestServer other;  // a second backend that must keep serving
+  const int port = FreePort();
+  const std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
+  auto start_backend = [&] {
+    auto p = std::make_unique<ChildProcess>(
+        std::vector<std::string>{SSEBRIDGE_NOTIFICATIONS_BIN, listen});
+    return p;
+  };
+  auto backend = start_backend();
+  Frontend fe(absl::StrCat(
+      "listen:\n  port: 0\nbackends:\n  - name: notes\n    target: 127.0.0.1:",
+      port, "\n  - name: test\n    target: ", other.target(), "\n",
+      "routes:\n  - path: /api/notifications\n    backend: notes\n",
+      "    forward_headers: [x-user]\n    heartbeat: 500ms\n",
+      "  - path: /api/notify\n    backend: notes\n    methods: [POST]\n",
+      "    forward_headers: [x-user]\n",
+      "  - path: /t/paced\n    backend: test\n    action: paced\n",
+      "logging:\n  level: warn\n"));
+  ASSERT_GT(fe.port(), 0);
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(fe.Get("/readyz"), "ready"); },
+                      absl::Seconds(10)));
+
+  SseClient a;
+  ASSERT_TRUE(a.Connect(fe.port()));
+  ASSERT_TRUE(a.Get("/api/notifications", {"X-User: u1"}));
+  ASSERT_TRUE(a.ReadHead());
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(Notify(fe.port(), "u1", absl::StrCat("before", i)), "200");
+  }
+  ASSERT_TRUE(a.ReadUntil([&] { return a.events().size() >= 3; }));
+  EXPECT_EQ(a.events()[2].last_event_id, "3");
+
+  // kill -9 mid-stream: an error event with a retry hint, then the end.
+  backend->Signal(SIGKILL);
+  backend->Wait(absl::Seconds(5));
+  ASSERT_TRUE(a.ReadToEof(absl::Seconds(5)));
+  EXPECT_EQ(a.events().back().type, "error");
+  EXPECT_THAT(a.events().back().data, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(a.raw_body(), HasSubstr("retry: "));
+  const std::string last_id = a.last_event_id();
+  EXPECT_EQ(last_id, "3");
+
+  // Other routes keep working while the backend is down.
+  {
+    SseClient o;
+    ASSERT_TRUE(o.Connect(fe.port()));
+    ASSERT_TRUE(o.Get("/t/paced?n=3&ms=1"));
+    ASSERT_TRUE(o.ReadToEof());
+    EXPECT_EQ(o.events().size(), 4u);
+  }
+
+  // The backend comes back; notifications are posted while the client is
+  // away; the client resumes with its Last-Event-ID and gets every one of
+  // them exactly once, in order, then new ones live.
+  backend = start_backend();
+  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(fe.Get("/readyz"), "ready"); },
+                      absl::Seconds(10)));
+  ASSERT_EQ(Notify(fe.port(), "u1", "after1"), "200");
+  ASSERT_EQ(Notify(fe.port(), "u1", "after2"), "200");
+  SseClient b;
+  ASSERT_TRUE(b.Connect(fe.port()));
+  ASSERT_TRUE(b.Get("/api/notifications", {"X-User: u1", "Last-Event-ID: " + last_id}));
+  ASSERT_TRUE(b.ReadUntil([&] {
+    return std::count_if(b.events().begin(), b.events().end(),
+                         [](const auto& e) { return e.type == "notification"; }) >= 2;
+  }));
+  ASSERT_EQ(Notify(fe.port(), "u1", "live"), "200");
+  auto texts = [&] {
+    std::vector<std::string> out;
+    for (const auto& e : b.events()) {
+      if (e.type != "notification") continue;
+      for (const char* t : {"before1", "before2", "before3", "after1", "after2", "live"}) {
+        if (absl::StrContains(e.data, t)) out.push_back(t);
+      }
+    }
+    return out;
+  };
+  ASSERT_TRUE(b.ReadUntil([&] { return texts().size() >= 3; }));
+  EXPECT_THAT(texts(), ::testing::ElementsAre("after1", "after2", "live"));
+}
+
 }  // namespace
 }  // namespace ssebridge

@@ -47,6 +47,8 @@ class SseClient {
   }
   const std::vector<std::string>& comments() const { return comments_; }
   bool eof() const { return eof_; }
+  // The stream's last event id, as a browser would send on reconnect.
+  const std::string& last_event_id() const { return parser_.last_event_id(); }
 
  private:
   // One read of up to 64 KiB, waiting at most `timeout`. False on EOF/error
