@@ -12,7 +12,8 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libpistache-dev libspdlog-dev libabsl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev \
+  python3-grpcio python3-grpc-tools
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
@@ -30,7 +31,12 @@ TSAN_DIR ?= build-tsan
 TSAN_OPTIONS_VALUE := ignore_noninstrumented_modules=1 halt_on_error=0 \
   second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan_suppressions.txt
 
-.PHONY: all deps configure build test test-unit test-asan test-tsan bench clean
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZERS := sse_roundtrip config_loader http_request
+
+.PHONY: all deps configure build test test-unit test-asan test-tsan test-fuzz \
+  fuzz soak bench clean
 
 all: build
 
@@ -53,7 +59,7 @@ configure: deps $(BUILD_DIR)/build.ninja
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-test: test-unit test-tsan test-asan
+test: test-unit test-tsan test-asan test-fuzz
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
@@ -68,6 +74,31 @@ test-asan: deps
 	  UBSAN_OPTIONS="$(UBSAN_OPTIONS_VALUE)" \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600 -E '_smoke$$'
 
+# libFuzzer targets (clang-14), each run for FUZZ_SECONDS on its seed corpus.
+# New inputs go to $(FUZZ_DIR)/corpus-*, never into the repo's seed corpus;
+# a crash fails the run and leaves its input in $(FUZZ_DIR).
+test-fuzz: deps
+	@[ -f $(FUZZ_DIR)/build.ninja ] || CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) \
+	  -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSEBRIDGE_SANITIZE=fuzzer
+	cmake --build $(FUZZ_DIR) -j $(JOBS) $(foreach f,$(FUZZERS),--target $(f)_fuzz)
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus-$$f && \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS) s" && \
+	  (cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=0 ./tests/fuzz/$${f}_fuzz \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+	    -print_final_stats=1 corpus-$$f $(CURDIR)/tests/fuzz/corpus/$$f \
+	    > fuzz-$$f.log 2>&1) || { tail -50 $(FUZZ_DIR)/fuzz-$$f.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' $(FUZZ_DIR)/fuzz-$$f.log; \
+	done
+
+fuzz:
+	$(MAKE) test-fuzz FUZZ_SECONDS=600
+
+# ~10 minutes of churn, slow clients and backend restarts (60 s in make test).
+soak: build
+	$(BUILD_DIR)/tests/soak/soak --duration=600s --streams=2000 \
+	  --frontend=$(BUILD_DIR)/frontend/ssebridge-frontend
+
 # The threaded relay tests (and the racy canary) under ThreadSanitizer, built
 # once with clang-14 in their own directory.
 test-tsan: deps
@@ -81,4 +112,4 @@ bench: build
 	$(BUILD_DIR)/tests/bench/sse_encode_bench
 
 clean:
-	rm -rf $(BUILD_DIR) $(TSAN_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(TSAN_DIR) $(ASAN_DIR) $(FUZZ_DIR)
