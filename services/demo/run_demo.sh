@@ -111,36 +111,74 @@ start() {  # name, command...
   PID_NAME[$!]=$name
 }
 
-# Waits until `port` accepts connections while `pid` lives (up to 20 s).
+forget() {  # pid: a child that has exited
+  local keep=() p
+  wait "$1" 2>/dev/null
+  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# Waits until the process logs that it listens on `port` (each prints one
+# such line once it accepts calls), while it lives; up to 20 s. Returns 0 once
+# listening, 2 if it exited because the address was in use, else 1.
 wait_listening() {
-  local name=$1 pid=$2 port=$3
+  local name=$1 pid=$2 port=$3 log=$LOG_DIR/$1.log
   for _ in $(seq 200); do
+    if grep -Eq "(listening on|serving .* on port).*[:[:space:]]$port([^0-9]|\$)" "$log" 2>/dev/null; then
+      return 0
+    fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      fail "$name exited during start-up. Last lines of $LOG_DIR/$name.log:"
-      tail -n 15 "$LOG_DIR/$name.log" | sed 's/^/    /' >&2
+      grep -qi "in use" "$log" && return 2
+      fail "$name exited during start-up. Last lines of $log:"
+      tail -n 15 "$log" | sed 's/^/    /' >&2
       return 1
     fi
-    port_busy "$port" && return 0
     sleep 0.1
   done
-  fail "$name did not listen on 127.0.0.1:$port within 20 s (log: $LOG_DIR/$name.log)"
+  fail "$name did not report listening on port $port within 20 s (log: $log)"
   return 1
+}
+
+# Starts `name` on `port` and waits for it. A port held only by a closing
+# connection (TIME_WAIT: this port range is also the kernel's range for
+# outgoing connections, so a busy machine sometimes leaves one) frees itself
+# within a minute: retry until then.
+launch() {  # name, port, command...
+  local name=$1 port=$2 rc deadline=$((SECONDS + 70)) told=0
+  shift 2
+  while :; do
+    start "$name" "$@"
+    wait_listening "$name" "${PIDS[-1]}" "$port"
+    rc=$?
+    ((rc == 0)) && return 0
+    if ((rc == 2)); then
+      forget "${PIDS[-1]}"
+      if ! port_busy "$port" && ((SECONDS < deadline)); then
+        ((told++)) || say "port $port is still held by a closing connection (TIME_WAIT); retrying for up to a minute..."
+        sleep 2
+        continue
+      fi
+      fail "$name cannot listen on 127.0.0.1:$port: address in use. Last lines of $LOG_DIR/$name.log:"
+      tail -n 5 "$LOG_DIR/$name.log" | sed 's/^/    /' >&2
+      if [[ $name == frontend ]]; then
+        fail "another program has port $port (PORT=... picks another one)"
+      else
+        fail "another program has port $port; the demo's services need 50051-50054"
+      fi
+    fi
+    return 1
+  done
 }
 
 for name in "${NAMES[@]}"; do
   # shellcheck disable=SC2046  # command_for output is split into words
-  start "$name" $(command_for "$name")
-done
-for i in "${!NAMES[@]}"; do
-  name=${NAMES[$i]}
-  wait_listening "$name" "${PIDS[$i]}" "${PORTS[$name]}" || exit 1
+  launch "$name" "${PORTS[$name]}" $(command_for "$name") || exit 1
   say "$name listening on 127.0.0.1:${PORTS[$name]}"
 done
 
 # The config with the built site's absolute path as static_root.
 sed "s|^static_root:.*|static_root: \"$WEB_DIR\"|" "$CONFIG" >"$LOG_DIR/demo.yaml"
-start frontend "$FRONTEND" --config "$LOG_DIR/demo.yaml" --port "$PORT"
-wait_listening frontend "${PIDS[-1]}" "$PORT" || exit 1
+launch frontend "$PORT" "$FRONTEND" --config "$LOG_DIR/demo.yaml" --port "$PORT" || exit 1
 
 URL="http://127.0.0.1:$PORT/"
 cat <<EOF

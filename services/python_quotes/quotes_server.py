@@ -223,13 +223,11 @@ def main():
             make_health(health_pb2, health_grpc), server)
         try:
             port = server.add_insecure_port(args.listen)
-        except RuntimeError as e:
+        except RuntimeError:  # grpcio 1.51 raises; older ones return 0
             port = 0
-            print("python_quotes: cannot listen on %s: %s" % (args.listen, e),
-                  file=sys.stderr)
         if port == 0:
-            print("python_quotes: cannot listen on %s (port busy?)"
-                  % args.listen, file=sys.stderr)
+            print("python_quotes: cannot listen on %s: address in use or "
+                  "invalid" % args.listen, file=sys.stderr)
             return 1
         server.start()
         host = args.listen.rsplit(":", 1)[0]
