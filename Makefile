@@ -108,8 +108,13 @@ test-tsan: deps
 	cd $(TSAN_DIR) && TSAN_OPTIONS="$(TSAN_OPTIONS_VALUE)" \
 	  ctest --output-on-failure --timeout 600 -R '^(RelayTest\.|tsan_canary$$)'
 
+# The end-to-end benchmark (tests/bench/run_bench): sse-bridge, nginx+nchan
+# and Pushpin under the same load client; installs nginx, nchan and pushpin
+# when missing. Prints one markdown table.
 bench: build
-	$(BUILD_DIR)/tests/bench/sse_encode_bench
+	@command -v python3 >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3; }
+	python3 tests/bench/run_bench --build-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR) $(TSAN_DIR) $(ASAN_DIR) $(FUZZ_DIR)
