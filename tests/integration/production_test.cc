@@ -21,6 +21,7 @@
 #include "tests/util/child_process.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
+#include "tests/util/test_util.h"
 
 namespace ssebridge::frontend {
 namespace {
@@ -31,16 +32,7 @@ using ::ssebridge::testing::ChildProcess;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
 using ::testing::HasSubstr;
-
-template <typename Pred>
-bool WaitFor(Pred pred, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
+using ::ssebridge::testing::WaitFor;
 
 // A plain HTTP/1.1 exchange; returns the client after the response ended.
 std::unique_ptr<SseClient> Request(int port, const std::string& raw) {
@@ -300,10 +292,8 @@ TEST_F(ProductionTest, SigtermSendsFinalEventsAndExitsWithinGrace) {
   ASSERT_TRUE(fe.started());
   auto line = fe.WaitForLine("listening on", absl::Seconds(10));
   ASSERT_TRUE(line.has_value());
-  int port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(line->substr(line->rfind(':') + 1,
-                                            line->size() - line->rfind(':') - 2),
-                               &port)) << *line;
+  const int port = ssebridge::testing::PortFromListeningLine(*line);
+  ASSERT_GT(port, 0) << *line;
   constexpr int kStreams = 100;
   std::vector<std::unique_ptr<SseClient>> clients;
   for (int i = 0; i < kStreams; ++i) {

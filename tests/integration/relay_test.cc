@@ -16,6 +16,7 @@
 #include "spdlog/spdlog.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
+#include "tests/util/test_util.h"
 
 namespace ssebridge::frontend {
 namespace {
@@ -25,30 +26,9 @@ using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
 using ::testing::HasSubstr;
+using ::ssebridge::testing::WaitFor;
 
 constexpr size_t kHighWater = 64 * 1024;
-
-int UnusedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-template <typename Pred>
-bool WaitFor(Pred pred, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
 
 class RelayTest : public ::testing::Test {
  protected:
@@ -63,7 +43,7 @@ class RelayTest : public ::testing::Test {
     b->set_target(backend_->target());
     auto* down = cfg.add_backends();
     down->set_name("down");
-    down->set_target(absl::StrCat("127.0.0.1:", UnusedPort()));
+    down->set_target(absl::StrCat("127.0.0.1:", ssebridge::testing::FreeLoopbackPort()));
     down->mutable_connect_timeout()->set_seconds(1);
     for (const char* action :
          {"script", "tokens", "endless", "idle", "fail_after", "echo",

@@ -19,6 +19,7 @@
 #include "tests/util/child_process.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
+#include "tests/util/test_util.h"
 
 namespace ssebridge {
 namespace {
@@ -28,16 +29,7 @@ using ::ssebridge::testing::ChildProcess;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
 using ::testing::HasSubstr;
-
-template <typename Pred>
-bool WaitFor(Pred pred, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
+using ::ssebridge::testing::WaitFor;
 
 // The frontend binary with a config written to a temp file.
 class Frontend {
@@ -51,11 +43,7 @@ class Frontend {
         std::vector<std::string>{SSEBRIDGE_FRONTEND_BIN, "--config", path},
         max_fds);
     auto line = proc_->WaitForLine("listening on", absl::Seconds(10));
-    if (line) {
-      (void)absl::SimpleAtoi(
-          line->substr(line->rfind(':') + 1, line->size() - line->rfind(':') - 2),
-          &port_);
-    }
+    if (line) port_ = ssebridge::testing::PortFromListeningLine(*line);
   }
   int port() const { return port_; }
   ChildProcess& proc() { return *proc_; }
@@ -274,18 +262,6 @@ TEST(FaultTest, InvalidEventsAreDroppedCountedAndNeverInjected) {
       "ssebridge_streams_total{route=\"/t/script\",outcome=\"upstream_error\"} 1"));
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string Notify(int port, const std::string& user, const std::string& text) {
   SseClient c;
   if (!c.Connect(port)) return "";
@@ -299,7 +275,7 @@ std::string Notify(int port, const std::string& user, const std::string& text) {
 
 TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
   TestServer other;  // a second backend that must keep serving
-  const int port = FreePort();
+  const int port = ssebridge::testing::FreeLoopbackPort();
   const std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
   auto start_backend = [&] {
     auto p = std::make_unique<ChildProcess>(

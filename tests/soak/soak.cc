@@ -27,6 +27,7 @@
 #include "common/sse/parser.h"
 #include "tests/util/child_process.h"
 #include "tests/util/test_service.h"
+#include "tests/util/test_util.h"
 
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(60), "How long to soak.");
 ABSL_FLAG(int, streams, 2000, "Streams kept open.");
@@ -99,10 +100,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "soak: frontend did not start\n");
     return 1;
   }
-  int port = 0;
-  (void)absl::SimpleAtoi(
-      line->substr(line->rfind(':') + 1, line->size() - line->rfind(':') - 2),
-      &port);
+  const int port = ssebridge::testing::PortFromListeningLine(*line);
   const pid_t pid = fe.pid();
   absl::SleepFor(absl::Milliseconds(300));
   const int64_t base_fds = Fds(pid);
