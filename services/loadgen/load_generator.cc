@@ -75,7 +75,8 @@ absl::StatusOr<LoadParams> ParseLoadParams(const sdk::Request& request) {
     p.bytes = static_cast<size_t>(bytes);
   }
   if (auto it = params.find("idle"); it != params.end()) {
-    if (it->second != "0" && it->second != "1") return bad("idle", "want 0 or 1");
+    if (it->second != "0" && it->second != "1")
+      return bad("idle", "want 0 or 1");
     p.idle = it->second == "1";
   }
   return p;

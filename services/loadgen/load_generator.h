@@ -38,10 +38,10 @@
 namespace ssebridge::loadgen {
 
 struct LoadParams {
-  double rate = 0;      // events/s; 0 = as fast as possible
-  int64_t count = 0;    // 0 = endless
-  size_t bytes = 64;    // payload size
-  bool idle = false;    // send nothing
+  double rate = 0;    // events/s; 0 = as fast as possible
+  int64_t count = 0;  // 0 = endless
+  size_t bytes = 64;  // payload size
+  bool idle = false;  // send nothing
 };
 
 // Reads the request's parameters; INVALID_ARGUMENT names the bad one.

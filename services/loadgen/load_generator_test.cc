@@ -44,9 +44,13 @@ TEST(ParseLoadParamsTest, DefaultsAndValues) {
 }
 
 TEST(ParseLoadParamsTest, RejectsBadValues) {
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"rate", "-1"}, {"rate", "x"}, {"rate", "nan"}, {"count", "-3"},
-           {"bytes", "99999999"}, {"idle", "yes"}}) {
+  for (auto [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"rate", "-1"},
+                                                        {"rate", "x"},
+                                                        {"rate", "nan"},
+                                                        {"count", "-3"},
+                                                        {"bytes", "99999999"},
+                                                        {"idle", "yes"}}) {
     auto p = ParseLoadParams(Req({{k, v}}));
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument)
         << k << "=" << v;
@@ -66,9 +70,9 @@ class LoadActionTest : public ::testing::Test {
     auto running = server.Start("127.0.0.1:0");
     ASSERT_TRUE(running.ok()) << running.status();
     running_ = *std::move(running);
-    stub_ = v1::ActionService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", running_->port()),
-        grpc::InsecureChannelCredentials()));
+    stub_ = v1::ActionService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", running_->port()),
+                            grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     if (running_) running_->Shutdown();
@@ -78,8 +82,8 @@ class LoadActionTest : public ::testing::Test {
   // Runs one call to its end (or the deadline) and returns its payloads.
   std::vector<std::string> Run(
       std::vector<std::pair<std::string, std::string>> params,
-      grpc::Status* status, std::chrono::milliseconds deadline =
-                                std::chrono::seconds(20)) {
+      grpc::Status* status,
+      std::chrono::milliseconds deadline = std::chrono::seconds(20)) {
     v1::ActionRequest request;
     request.set_action("load");
     for (auto& [k, v] : params) (*request.mutable_params())[k] = v;
@@ -99,8 +103,7 @@ class LoadActionTest : public ::testing::Test {
 };
 
 // Checks "t=<ns> seq=<want_seq> " + padding, and that t is recent.
-void ExpectEvent(const std::string& payload, uint64_t want_seq,
-                 size_t bytes) {
+void ExpectEvent(const std::string& payload, uint64_t want_seq, size_t bytes) {
   EXPECT_EQ(payload.size(), bytes);
   std::vector<std::string> parts = absl::StrSplit(payload, ' ');
   ASSERT_GE(parts.size(), 3u) << payload;
@@ -156,7 +159,8 @@ TEST_F(LoadActionTest, BadParameterIsInvalidArgument) {
 
 TEST_F(LoadActionTest, ClientLeavingEndsAnEndlessStream) {
   grpc::Status status;
-  auto events = Run({{"rate", "1000"}}, &status, std::chrono::milliseconds(300));
+  auto events =
+      Run({{"rate", "1000"}}, &status, std::chrono::milliseconds(300));
   EXPECT_FALSE(events.empty());
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The generator notices the cancellation within its retry interval.

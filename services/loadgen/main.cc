@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -24,10 +25,6 @@ ABSL_FLAG(int, max_queued, 256,
 ABSL_FLAG(bool, deadlock_detection, false,
           "Keep Abseil's Mutex deadlock detection (on by default in Debian's "
           "Abseil build; gRPC's locks then pay for lock-graph bookkeeping).");
-ABSL_FLAG(bool, permissive_pings, true,
-          "Accept client keepalive pings on idle streams at any interval "
-          "(gRPC's default answers pings more often than every 5 min "
-          "without data with GOAWAY after 2 strikes).");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("loadgen --listen=127.0.0.1:PORT");
@@ -49,15 +46,10 @@ int main(int argc, char** argv) {
   ssebridge::sdk::ServerOptions options;
   options.max_queued_events =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_queued)));
-  const bool permissive = absl::GetFlag(FLAGS_permissive_pings);
-  options.configure = [permissive](grpc::ServerBuilder& builder) {
+  options.configure = [](grpc::ServerBuilder& builder) {
+    // Thousands of streams per connection: never queue them behind a
+    // concurrency limit.
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100000);
-    if (permissive) {
-      builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-      builder.AddChannelArgument(
-          GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
-      builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    }
   };
   ssebridge::sdk::ActionServer server(options);
   generator.Register(server);

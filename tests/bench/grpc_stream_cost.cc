@@ -163,10 +163,10 @@ int main(int argc, char** argv) {
     args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024);
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("ssebridge.channel_index", i);
-    args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
-    auto ch = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_target),
-                                        grpc::InsecureChannelCredentials(),
-                                        args);
+    args.SetServiceConfigJSON(
+        R"({"loadBalancingConfig":[{"round_robin":{}}]})");
+    auto ch = grpc::CreateCustomChannel(
+        absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args);
     ch->WaitForConnected(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
     stubs.push_back(v1::ActionService::NewStub(ch));
@@ -211,8 +211,8 @@ int main(int argc, char** argv) {
     latency.on = false;
   }
   for (auto& c : calls) c->Cancel();
-  const bool finished = done.WaitFor(static_cast<int>(calls.size()),
-                                     std::chrono::seconds(20));
+  const bool finished =
+      done.WaitFor(static_cast<int>(calls.size()), std::chrono::seconds(20));
   const auto& h = latency.hist;
   std::printf(
       "{\"streams\":%d,\"opened\":%d,\"all_opened\":%s,\"rss_kb\":[%ld,%ld],"

@@ -50,8 +50,8 @@ class HttpResponseReader {
           on_body(in);
           return true;
         case State::kLength: {
-          const size_t n = static_cast<size_t>(
-              std::min<uint64_t>(remaining_, in.size()));
+          const size_t n =
+              static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
           on_body(in.substr(0, n));
           in.remove_prefix(n);
           remaining_ -= n;
@@ -62,7 +62,8 @@ class HttpResponseReader {
         case State::kChunkEnd:
         case State::kTrailer: {
           const size_t nl = in.find('\n');
-          const size_t take = nl == absl::string_view::npos ? in.size() : nl + 1;
+          const size_t take =
+              nl == absl::string_view::npos ? in.size() : nl + 1;
           line_.append(in.data(), take);
           in.remove_prefix(take);
           if (line_.size() > 4096) return false;
@@ -84,8 +85,8 @@ class HttpResponseReader {
           break;
         }
         case State::kChunkData: {
-          const size_t n = static_cast<size_t>(
-              std::min<uint64_t>(remaining_, in.size()));
+          const size_t n =
+              static_cast<size_t>(std::min<uint64_t>(remaining_, in.size()));
           on_body(in.substr(0, n));
           in.remove_prefix(n);
           remaining_ -= n;
@@ -108,8 +109,8 @@ class HttpResponseReader {
     for (absl::string_view line : absl::StrSplit(head_, "\r\n")) {
       const size_t colon = line.find(':');
       if (colon == absl::string_view::npos) continue;
-      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(line.substr(0, colon)),
-                                 name)) {
+      if (absl::EqualsIgnoreCase(
+              absl::StripAsciiWhitespace(line.substr(0, colon)), name)) {
         return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
       }
     }
@@ -121,7 +122,13 @@ class HttpResponseReader {
 
  private:
   enum class State {
-    kHead, kIdentity, kLength, kChunkSize, kChunkData, kChunkEnd, kTrailer,
+    kHead,
+    kIdentity,
+    kLength,
+    kChunkSize,
+    kChunkData,
+    kChunkEnd,
+    kTrailer,
     kDone
   };
 

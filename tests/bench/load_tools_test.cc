@@ -66,8 +66,9 @@ TEST(HttpResponseReaderTest, ChunkedAcrossEveryPieceSize) {
 TEST(HttpResponseReaderTest, ContentLengthThenKeepAliveReset) {
   HttpResponseReader r;
   bool ok;
-  EXPECT_EQ(FeedInPieces(r, "HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nabcEXTRA",
-                         5, &ok),
+  EXPECT_EQ(FeedInPieces(
+                r, "HTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nabcEXTRA",
+                5, &ok),
             "abc");
   EXPECT_TRUE(ok);
   EXPECT_TRUE(r.complete());

@@ -134,7 +134,8 @@ bool ParseUrl(absl::string_view s, Url& url) {
   if (!absl::ConsumePrefix(&s, "http://")) return false;
   const size_t slash = s.find('/');
   absl::string_view authority = s.substr(0, slash);
-  url.target = slash == absl::string_view::npos ? "/" : std::string(s.substr(slash));
+  url.target =
+      slash == absl::string_view::npos ? "/" : std::string(s.substr(slash));
   const size_t colon = authority.rfind(':');
   url.host = std::string(authority.substr(0, colon));
   if (colon != absl::string_view::npos &&
@@ -163,21 +164,21 @@ struct Results {
   uint64_t failed_protocol = 0;  // malformed HTTP
   uint64_t incomplete = 0;       // run ended before the stream's --events
   int last_bad_status = 0;
-  uint64_t events = 0;           // "message" events
-  uint64_t comments = 0;         // comment lines (heartbeats, ": ok")
+  uint64_t events = 0;              // "message" events
+  uint64_t comments = 0;            // comment lines (heartbeats, ": ok")
   uint64_t heartbeat_comments = 0;  // comments after a stream's first
-  uint64_t other_events = 0;     // named events other than done / error
+  uint64_t other_events = 0;        // named events other than done / error
   uint64_t done_events = 0;
   uint64_t error_events = 0;
-  uint64_t unparsed = 0;         // message events without t= / seq=
-  uint64_t out_of_order = 0;     // seq not above the stream's previous one
-  uint64_t gaps = 0;             // seq values skipped
-  uint64_t bytes = 0;            // body bytes
-  int64_t first_event_ns = 0;    // CLOCK_MONOTONIC
+  uint64_t unparsed = 0;       // message events without t= / seq=
+  uint64_t out_of_order = 0;   // seq not above the stream's previous one
+  uint64_t gaps = 0;           // seq values skipped
+  uint64_t bytes = 0;          // body bytes
+  int64_t first_event_ns = 0;  // CLOCK_MONOTONIC
   int64_t last_event_ns = 0;
   int64_t start_ns = 0;
-  int64_t connected_ns = 0;      // every stream connected (or failed)
-  int64_t end_ns = 0;            // run over, before closing
+  int64_t connected_ns = 0;  // every stream connected (or failed)
+  int64_t end_ns = 0;        // run over, before closing
   uint64_t nofile = 0;
   Histogram latency;      // to the kernel's receive time
   Histogram latency_app;  // to when this client read it
@@ -310,7 +311,8 @@ class Client {
   int waiting_head_ = 0;  // opened, no response head yet
   int live_ = 0;          // not kDone
   int64_t start_ns_ = 0;
-  int64_t io_real_ns_ = 0;  // CLOCK_REALTIME the kernel received the read's data
+  int64_t io_real_ns_ =
+      0;  // CLOCK_REALTIME the kernel received the read's data
   int64_t io_app_real_ns_ = 0;  // CLOCK_REALTIME when the read returned
   int64_t io_mono_ns_ = 0;
   int64_t next_timeout_check_ = 0;
@@ -623,9 +625,8 @@ Results Client::Run(int64_t hard_deadline_ns) {
     int64_t wake = std::min(next_sweep, hard_deadline_ns);
     if (phase == Phase::kConnect && opened_ < streams_ && connect_rate_ > 0) {
       wake = std::min<int64_t>(
-          wake, start_ns_ + static_cast<int64_t>(
-                                static_cast<double>(opened_) * 1e9 /
-                                connect_rate_));
+          wake, start_ns_ + static_cast<int64_t>(static_cast<double>(opened_) *
+                                                 1e9 / connect_rate_));
     }
     if (phase == Phase::kRun) wake = std::min(wake, run_deadline);
     const int timeout_ms = static_cast<int>(
@@ -687,8 +688,8 @@ PublishResults Publish(const Url& url, int64_t deadline_ns) {
   for (int64_t seq = 1; seq <= count && MonoNs() < deadline_ns; ++seq) {
     if (rate > 0) {
       const int64_t due =
-          pr.start_ns + static_cast<int64_t>(static_cast<double>(seq - 1) *
-                                             1e9 / rate);
+          pr.start_ns +
+          static_cast<int64_t>(static_cast<double>(seq - 1) * 1e9 / rate);
       const int64_t wait = due - MonoNs();
       if (wait > 0) {
         timespec ts{static_cast<time_t>(wait / 1'000'000'000),
@@ -701,18 +702,17 @@ PublishResults Publish(const Url& url, int64_t deadline_ns) {
     std::string body, type;
     if (format == "pushpin") {
       type = "application/json";
-      body = absl::StrCat(
-          R"({"items":[{"channel":")", channel,
-          R"(","formats":{"http-stream":{"content":"data: )", payload,
-          R"(\n\n"}}}]})");
+      body = absl::StrCat(R"({"items":[{"channel":")", channel,
+                          R"(","formats":{"http-stream":{"content":"data: )",
+                          payload, R"(\n\n"}}}]})");
     } else {
       type = "text/plain";
       body = std::move(payload);
     }
-    const std::string req = absl::StrCat(
-        "POST ", url.target, " HTTP/1.1\r\nHost: ", url.host, ":", url.port,
-        "\r\nContent-Type: ", type, "\r\nContent-Length: ", body.size(),
-        "\r\n\r\n", body);
+    const std::string req =
+        absl::StrCat("POST ", url.target, " HTTP/1.1\r\nHost: ", url.host, ":",
+                     url.port, "\r\nContent-Type: ", type,
+                     "\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
     bool done = false;
     for (int attempt = 0; attempt < 3 && !done; ++attempt) {
       if (fd < 0) {
@@ -759,7 +759,8 @@ PublishResults Publish(const Url& url, int64_t deadline_ns) {
         }
       }
       const auto conn_header = http.Header("connection");
-      if (!alive || (conn_header && absl::EqualsIgnoreCase(*conn_header, "close"))) {
+      if (!alive ||
+          (conn_header && absl::EqualsIgnoreCase(*conn_header, "close"))) {
         close(fd);
         fd = -1;
       }
@@ -892,7 +893,8 @@ int Main() {
   const double rate = absl::GetFlag(FLAGS_connect_rate);
   const int64_t start = MonoNs();
   const int64_t hard_deadline =
-      start + SecondsToNs(std::clamp(absl::GetFlag(FLAGS_max_time), 1.0, 600.0));
+      start +
+      SecondsToNs(std::clamp(absl::GetFlag(FLAGS_max_time), 1.0, 600.0));
 
   // Raise the descriptor limit as far as allowed; children inherit it.
   rlimit rl{};
@@ -1082,8 +1084,8 @@ int Main() {
       total.events,
       window_s > 0 ? static_cast<double>(total.events) / window_s : 0.0,
       window_s, total.heartbeat_comments + total.other_events, total.comments,
-      total.other_events, total.done_events, total.error_events,
-      total.unparsed, total.out_of_order, total.gaps, total.bytes);
+      total.other_events, total.done_events, total.error_events, total.unparsed,
+      total.out_of_order, total.gaps, total.bytes);
   absl::StrAppend(&json, "\"latency_ms\":", HistJson(total.latency, true),
                   ",\"latency_app_ms\":", HistJson(total.latency_app, true),
                   ",\"ttfb_ms\":", HistJson(total.ttfb, false),
@@ -1107,13 +1109,12 @@ int Main() {
   json.append(",\"servers\":{");
   for (size_t i = 0; i < servers.size(); ++i) {
     const Server& s = servers[i];
-    absl::StrAppendFormat(
-        &json,
-        "%s\"%s\":{\"pids\":%d,\"cpu_ms\":[%.0f,%.0f,%.0f],"
-        "\"rss_kb\":[%d,%d,%d]}",
-        i == 0 ? "" : ",", s.label, s.pids.size(), s.at[0].cpu_ms,
-        s.at[1].cpu_ms, s.at[2].cpu_ms, s.at[0].rss_kb, s.at[1].rss_kb,
-        s.at[2].rss_kb);
+    absl::StrAppendFormat(&json,
+                          "%s\"%s\":{\"pids\":%d,\"cpu_ms\":[%.0f,%.0f,%.0f],"
+                          "\"rss_kb\":[%d,%d,%d]}",
+                          i == 0 ? "" : ",", s.label, s.pids.size(),
+                          s.at[0].cpu_ms, s.at[1].cpu_ms, s.at[2].cpu_ms,
+                          s.at[0].rss_kb, s.at[1].rss_kb, s.at[2].rss_kb);
   }
   json.append("}}");
   std::printf("%s\n", json.c_str());
