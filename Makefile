@@ -13,7 +13,8 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
   libpistache-dev libspdlog-dev libabsl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   clang-14 libclang-rt-14-dev \
-  python3-grpcio python3-grpc-tools
+  python3-grpcio python3-grpc-tools \
+  libhiredis-dev redis-server nginx openssl gettext-base curl docker-compose
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 

@@ -171,6 +171,8 @@ void ChatService::ChatSend(sdk::Request request, sdk::Stream stream) const {
   }
   CancellableSleep sleep(stream);
   const absl::Time now = options_.clock();
+  // A bus that cannot publish (Redis down) costs the room these messages,
+  // not the asker the reply: chat_send goes on either way.
   if (!p.message.empty()) {
     bus_->Publish({p.room, p.user, p.message, /*from_bot=*/false, now});
   }
@@ -204,8 +206,12 @@ void ChatService::ChatPost(sdk::Request request, sdk::Stream stream) const {
     stream.Finish(status);
     return;
   }
-  bus_->Publish(
-      {p.room, p.user, p.message, /*from_bot=*/false, options_.clock()});
+  if (!bus_->Publish(
+          {p.room, p.user, p.message, /*from_bot=*/false, options_.clock()})) {
+    // The shared bus (Redis) is unreachable; the bus logged why.
+    stream.Finish(absl::UnavailableError("chat rooms unavailable, try again"));
+    return;
+  }
   stream.TrySend(Event::Named("sent").Html("<span class=\"sent\">sent</span>"));
   stream.Finish();
 }
@@ -218,10 +224,15 @@ void ChatService::ChatStream(sdk::Request request, sdk::Stream stream) const {
     return;
   }
   // Never blocks: a subscriber too slow to take an event just misses it.
-  const RoomBus::SubscriberId id =
-      bus_->Subscribe(room, [stream](const ChatMessage& message) mutable {
+  // When the bus ends the subscription (Redis went away) the call ends with
+  // its status (UNAVAILABLE): the frontend sends an error event and the
+  // browser reconnects, subscribing afresh.
+  const RoomBus::SubscriberId id = bus_->Subscribe(
+      room,
+      [stream](const ChatMessage& message) mutable {
         stream.TrySend(Event::Named("chat").Html(RoomMessageHtml(message)));
-      });
+      },
+      [stream](const absl::Status& status) mutable { stream.Finish(status); });
   // Runs at once if the client is already gone.
   stream.OnCancel([bus = bus_, room, id] { bus->Unsubscribe(room, id); });
 }

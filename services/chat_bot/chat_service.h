@@ -9,10 +9,13 @@
 //               (each "update" is the reply so far); then OK. Posts the
 //               user's message (if any) and the reply to the room.
 //   chat_post   (message, room="lobby", user="guest") posts to the room, one
-//               html event "sent"; then OK.
+//               html event "sent"; then OK. UNAVAILABLE when the bus
+//               cannot publish (Redis down).
 //   chat_stream (room="lobby") every message posted to the room as event
-//               "chat" (an HTML fragment); never ends by itself. Async: no
-//               thread per subscriber.
+//               "chat" (an HTML fragment); never ends by itself, unless the
+//               bus ends the subscription (Redis went away): then the call
+//               ends with the bus's error, UNAVAILABLE. Async: no thread per
+//               subscriber.
 //
 // Thread-safety: ChatService is immutable after construction; its handlers
 // run concurrently on gRPC and per-call threads. The bus must be

@@ -5,12 +5,12 @@
 
 namespace ssebridge::services::chat {
 
-void InProcessRoomBus::Publish(const ChatMessage& message) {
+bool InProcessRoomBus::Publish(const ChatMessage& message) {
   std::shared_ptr<Room> room;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = rooms_.find(message.room);
-    if (it == rooms_.end()) return;  // nobody listening
+    if (it == rooms_.end()) return true;  // nobody listening
     room = it->second;
   }
   std::lock_guard<std::mutex> publish_lock(room->publish_mu);
@@ -24,10 +24,12 @@ void InProcessRoomBus::Publish(const ChatMessage& message) {
   }
   // No bus lock held: a handler may Unsubscribe (or Subscribe elsewhere).
   for (const auto& handler : handlers) (*handler)(message);
+  return true;
 }
 
-RoomBus::SubscriberId InProcessRoomBus::Subscribe(absl::string_view room,
-                                                  Handler handler) {
+RoomBus::SubscriberId InProcessRoomBus::Subscribe(
+    absl::string_view room, Handler handler,
+    ClosedHandler /*on_closed: never called*/) {
   auto shared = std::make_shared<const Handler>(std::move(handler));
   std::lock_guard<std::mutex> lock(mu_);
   std::shared_ptr<Room>& slot = rooms_[room];

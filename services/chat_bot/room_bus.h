@@ -1,7 +1,8 @@
 // RoomBus: where chat messages meet their rooms' subscribers. The chat
 // service publishes every posted message to its room and each chat_stream
-// call subscribes to one room. The interface is small so a Redis-backed bus
-// (rooms shared across replicas) can replace the in-process one later.
+// call subscribes to one room. Two implementations: InProcessRoomBus below
+// (rooms inside one process, the default) and RedisRoomBus
+// (redis_room_bus.h: rooms shared by every replica through Redis pub/sub).
 //
 // Contract for every implementation:
 //  - Publish delivers the message to each handler subscribed to its room at
@@ -11,6 +12,12 @@
 //  - Messages published to one room reach every subscriber in one order.
 //  - After Unsubscribe returns, the handler is not called again except by a
 //    Publish already running.
+//  - A bus backed by another system may fail: Publish then returns false
+//    (nobody gets the message), and the bus may end subscriptions, each by
+//    calling its ClosedHandler once with the reason (also from inside
+//    Subscribe when it cannot subscribe at all). An ended subscription's
+//    handler is not called again and its id is forgotten. ClosedHandlers
+//    must not block; they may Unsubscribe.
 //
 // Thread-safety: all methods may be called from any thread.
 #ifndef SSEBRIDGE_SERVICES_CHAT_BOT_ROOM_BUS_H_
@@ -22,9 +29,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -42,27 +51,41 @@ class RoomBus {
  public:
   using SubscriberId = uint64_t;
   using Handler = std::function<void(const ChatMessage&)>;
+  // Why the bus ended a subscription (e.g. UNAVAILABLE: Redis went away).
+  using ClosedHandler = std::function<void(const absl::Status&)>;
 
   virtual ~RoomBus() = default;
 
-  // Delivers `message` to the subscribers of message.room.
-  virtual void Publish(const ChatMessage& message) = 0;
-  // Calls `handler` for each message published to `room` from now on.
-  virtual SubscriberId Subscribe(absl::string_view room, Handler handler) = 0;
+  // Delivers `message` to the subscribers of message.room. False when it
+  // reached nobody because the bus's backend is unreachable (such a bus
+  // logs why).
+  virtual bool Publish(const ChatMessage& message) = 0;
+  // Calls `handler` for each message published to `room` from now on, until
+  // Unsubscribe or until the bus ends the subscription: then `on_closed`
+  // (may be null) is called once with the reason.
+  virtual SubscriberId Subscribe(absl::string_view room, Handler handler,
+                                 ClosedHandler on_closed) = 0;
+  // Subscribe without a ClosedHandler.
+  SubscriberId Subscribe(absl::string_view room, Handler handler) {
+    return Subscribe(room, std::move(handler), nullptr);
+  }
   // Stops the subscription; unknown ids are ignored.
   virtual void Unsubscribe(absl::string_view room, SubscriberId id) = 0;
 };
 
 // Rooms inside this process: a map from room to its subscribers. A room
-// exists while it has subscribers.
+// exists while it has subscribers. Publish always succeeds and never ends a
+// subscription (the ClosedHandler is never called).
 class InProcessRoomBus final : public RoomBus {
  public:
   InProcessRoomBus() = default;
   InProcessRoomBus(const InProcessRoomBus&) = delete;
   InProcessRoomBus& operator=(const InProcessRoomBus&) = delete;
 
-  void Publish(const ChatMessage& message) override;
-  SubscriberId Subscribe(absl::string_view room, Handler handler) override;
+  bool Publish(const ChatMessage& message) override;  // always true
+  using RoomBus::Subscribe;
+  SubscriberId Subscribe(absl::string_view room, Handler handler,
+                         ClosedHandler on_closed) override;
   void Unsubscribe(absl::string_view room, SubscriberId id) override;
 
   // Current subscribers of `room`, and of all rooms.
