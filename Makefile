@@ -30,6 +30,10 @@ ASAN_DIR ?= build-asan
 ASAN_OPTIONS_VALUE := detect_leaks=1 abort_on_error=0 strict_string_checks=1 \
   detect_stack_use_after_return=1
 UBSAN_OPTIONS_VALUE := print_stacktrace=1 halt_on_error=1
+# Not repeated under ASan: benchmark smokes and the soak (timing-bound), and
+# the browser and deployment tests, which exercise the same frontend code
+# through Chromium, nginx and Redis and only take longer.
+ASAN_EXCLUDE := _smoke$$|^e2e_browser$$|^EdgeTest\.|^ComposeTest\.|^ComposeFilesTest\.|^DockerfileTest\.|^PythonHealthcheckTest\.
 
 TSAN_DIR ?= build-tsan
 # TSan over Debian's uninstrumented gRPC: the measured recipe (DESIGN §10).
@@ -77,7 +81,7 @@ test-asan: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS="$(ASAN_OPTIONS_VALUE)" \
 	  UBSAN_OPTIONS="$(UBSAN_OPTIONS_VALUE)" \
-	  ctest --output-on-failure -j $(JOBS) --timeout 600 -E '_smoke$$'
+	  ctest --output-on-failure -j $(JOBS) --timeout 600 -E '$(ASAN_EXCLUDE)'
 
 # libFuzzer targets (clang-14), each run for FUZZ_SECONDS on its seed corpus.
 # New inputs go to $(FUZZ_DIR)/corpus-*, never into the repo's seed corpus;
