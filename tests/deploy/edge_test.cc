@@ -373,12 +373,24 @@ TEST_F(EdgeTest, DeployRoutesRoundRobinAndEveryoneSharesTheRoom) {
         stack_->curl(), stack_->Url("/api/chat_stream?room=rr")));
     ASSERT_TRUE(subs.back()->Await("HTTP/2 200")) << subs.back()->Transcript();
   }
+  // Which replica serves which stream is round robin's choice: post until
+  // every stream has seen a message, i.e. each replica holding a stream has
+  // its room subscription confirmed by Redis.
+  int warmups = 0;
   ASSERT_TRUE(WaitFor(
-      [&] { return stack_->redis().NumSub("ssebridge:chat:rr") >= 1; }, kWait));
-  // Round robin over two ready replicas puts streams on both; give the
-  // subchannels a moment if the first picks saw only one ready.
+      [&] {
+        stack_->Post(
+            absl::StrCat("/api/chat_post?room=rr&message=warm-", warmups++));
+        for (auto& sub : subs) {
+          if (!sub->Await("warm-", absl::Milliseconds(300))) return false;
+        }
+        return true;
+      },
+      kWait));
+  // Round robin over two ready replicas puts streams on both.
   const int replicas = stack_->redis().NumSub("ssebridge:chat:rr");
-  std::printf("room rr: subscribed from %d replica(s)\n", replicas);
+  std::printf("room rr: subscribed from %d replica(s) after %d warm-up(s)\n",
+              replicas, warmups);
   for (int k = 0; k < 2; ++k) {
     const std::string msg = absl::StrCat("rr-message-", k);
     EXPECT_THAT(
