@@ -26,6 +26,10 @@ set -eu
 : "${NGINX_WORKERS:=auto}"
 : "${NGINX_MASTER_PROCESS:=on}"
 : "${NGINX_TEMPLATE:=/etc/ssebridge/nginx.conf.template}"
+# nginx reads $NGINX as a list of inherited listening sockets (binary
+# upgrades): a path there makes it complain. Accept it as NGINX_BIN instead.
+if [ -n "${NGINX:-}" ] && [ -z "${NGINX_BIN:-}" ]; then NGINX_BIN=$NGINX; fi
+unset NGINX
 : "${NGINX_BIN:=nginx}"
 
 say() { printf 'edge: %s\n' "$*"; }
