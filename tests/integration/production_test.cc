@@ -323,6 +323,7 @@ TEST_F(ProductionTest, SigtermSendsFinalEventsAndExitsWithinGrace) {
       [&] { return backend_.service().cancelled() - cancelled_before == kStreams; },
       absl::Seconds(3)));
   EXPECT_EQ(backend_.service().active(), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ProductionTest, ChannelPoolCarriesThreeHundredStreams) {
@@ -421,6 +422,7 @@ TEST_F(ProductionTest, StaticFilesAreServedAndConfined) {
         << path << " -> " << r->status();
     EXPECT_THAT(r->raw_body(), ::testing::Not(HasSubstr("secret"))) << path;
   }
+  std::filesystem::remove_all(base);
 }
 
 TEST_F(ProductionTest, HtmxPostWithoutSseAcceptGetsOneHtmlBody) {

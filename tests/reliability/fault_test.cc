@@ -36,14 +36,19 @@ class Frontend {
  public:
   explicit Frontend(const std::string& yaml, int max_fds = 0) {
     static int n = 0;
-    const std::string path =
-        absl::StrCat(::testing::TempDir(), "/fault_", getpid(), "_", n++, ".yaml");
+    path_ = absl::StrCat(::testing::TempDir(), "/fault_", getpid(), "_", n++,
+                         ".yaml");
+    const std::string& path = path_;
     std::ofstream(path) << yaml;
     proc_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{SSEBRIDGE_FRONTEND_BIN, "--config", path},
         max_fds);
     auto line = proc_->WaitForLine("listening on", absl::Seconds(10));
     if (line) port_ = ssebridge::testing::PortFromListeningLine(*line);
+  }
+  ~Frontend() {
+    proc_.reset();  // stop the process before its config goes
+    std::filesystem::remove(path_);
   }
   int port() const { return port_; }
   ChildProcess& proc() { return *proc_; }
@@ -56,6 +61,7 @@ class Frontend {
   }
 
  private:
+  std::string path_;
   std::unique_ptr<ChildProcess> proc_;
   int port_ = 0;
 };
@@ -293,7 +299,7 @@ TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
       "  - path: /t/paced\n    backend: test\n    action: paced\n",
       "logging:\n  level: warn\n"));
   ASSERT_GT(fe.port(), 0);
-  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(fe.Get("/readyz"), "ready"); },
+  ASSERT_TRUE(WaitFor([&] { return fe.Get("/readyz") == "ready\n"; },
                       absl::Seconds(10)));
 
   SseClient a;
@@ -305,7 +311,8 @@ TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
   for (int i = 1; i <= 3; ++i) {
     ASSERT_EQ(Notify(fe.port(), "u1", absl::StrCat("before", i)), "200");
   }
-  ASSERT_TRUE(a.ReadUntil([&] { return a.events().size() >= 3; }));
+  ASSERT_TRUE(a.ReadUntil([&] { return a.events().size() >= 3; }))
+      << a.raw_body();
   EXPECT_EQ(a.events()[2].last_event_id, "3");
 
   // kill -9 mid-stream: an error event with a retry hint, then the end.
@@ -331,7 +338,7 @@ TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
   // away; the client resumes with its Last-Event-ID and gets every one of
   // them exactly once, in order, then new ones live.
   backend = start_backend();
-  ASSERT_TRUE(WaitFor([&] { return absl::StrContains(fe.Get("/readyz"), "ready"); },
+  ASSERT_TRUE(WaitFor([&] { return fe.Get("/readyz") == "ready\n"; },
                       absl::Seconds(10)));
   ASSERT_EQ(Notify(fe.port(), "u1", "after1"), "200");
   ASSERT_EQ(Notify(fe.port(), "u1", "after2"), "200");
