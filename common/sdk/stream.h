@@ -10,6 +10,8 @@
 #ifndef SSEBRIDGE_COMMON_SDK_STREAM_H_
 #define SSEBRIDGE_COMMON_SDK_STREAM_H_
 
+#include <condition_variable>
+#include <mutex>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/sdk/builders.h"
 #include "ssebridge/action/v1/action.pb.h"
 
@@ -93,6 +96,35 @@ class Stream {
   bool Push(ssebridge::action::v1::Event event, bool wait);
 
   std::shared_ptr<internal::Call> call_;
+};
+
+// A sleep for blocking handlers (like the seed's Process.sleep) that ends
+// early when the stream's client goes away. Installs the
+// stream's OnCancel callback (so use one per call, and no other OnCancel).
+class CancellableSleep {
+ public:
+  explicit CancellableSleep(Stream& stream)
+      : state_(std::make_shared<State>()) {
+    stream.OnCancel([state = state_] {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->cancelled = true;
+      state->cv.notify_all();
+    });
+  }
+  // Waits `duration`; false if the client went away (before or meanwhile).
+  bool Sleep(absl::Duration duration) {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    return !state_->cv.wait_for(lock, absl::ToChronoNanoseconds(duration),
+                                [&] { return state_->cancelled; });
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool cancelled = false;
+  };
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace ssebridge::sdk

@@ -18,34 +18,6 @@ using sdk::Escape;
 using sdk::Event;
 using sdk::Html;
 
-// A sleep that ends early when the stream's client goes away. Installs the
-// stream's OnCancel callback (so use one per call, and no other OnCancel).
-class CancellableSleep {
- public:
-  explicit CancellableSleep(sdk::Stream& stream)
-      : state_(std::make_shared<State>()) {
-    stream.OnCancel([state = state_] {
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->cancelled = true;
-      state->cv.notify_all();
-    });
-  }
-  // Waits `duration`; false if the client went away (before or meanwhile).
-  bool Sleep(absl::Duration duration) {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    return !state_->cv.wait_for(lock, absl::ToChronoNanoseconds(duration),
-                                [&] { return state_->cancelled; });
-  }
-
- private:
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool cancelled = false;
-  };
-  std::shared_ptr<State> state_;
-};
-
 // A parameter, or `fallback` when it is absent or empty.
 std::string ParamOr(const sdk::Request& request, absl::string_view name,
                     absl::string_view fallback) {
@@ -169,7 +141,7 @@ void ChatService::ChatSend(sdk::Request request, sdk::Stream stream) const {
     stream.Finish(s);
     return;
   }
-  CancellableSleep sleep(stream);
+  sdk::CancellableSleep sleep(stream);
   const absl::Time now = options_.clock();
   // A bus that cannot publish (Redis down) costs the room these messages,
   // not the asker the reply: chat_send goes on either way.

@@ -20,34 +20,6 @@ using sdk::Event;
 using sdk::Html;
 using sdk::Json;
 
-// A sleep that ends early when the stream's client goes away. Installs the
-// stream's OnCancel callback (one per call).
-class CancellableSleep {
- public:
-  explicit CancellableSleep(sdk::Stream& stream)
-      : state_(std::make_shared<State>()) {
-    stream.OnCancel([state = state_] {
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->cancelled = true;
-      state->cv.notify_all();
-    });
-  }
-  // Waits `duration`; false if the client went away (before or meanwhile).
-  bool Sleep(absl::Duration duration) {
-    std::unique_lock<std::mutex> lock(state_->mu);
-    return !state_->cv.wait_for(lock, absl::ToChronoNanoseconds(duration),
-                                [&] { return state_->cancelled; });
-  }
-
- private:
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool cancelled = false;
-  };
-  std::shared_ptr<State> state_;
-};
-
 std::string Percent(double p) { return absl::StrFormat("%.1f%%", p); }
 std::string OneDecimal(double p) { return absl::StrFormat("%.1f", p); }
 // Two decimals are plenty for charts and keep the JSON short.
@@ -185,7 +157,7 @@ void MonitoringService::Dashboard(sdk::Request request,
     stream.Finish(interval.status());
     return;
   }
-  CancellableSleep sleep(stream);
+  sdk::CancellableSleep sleep(stream);
   absl::StatusOr<Snapshot> before =
       ReadSnapshot(options_.proc_root, absl::Now());
   if (!before.ok()) {
