@@ -16,15 +16,6 @@ namespace ssebridge::testing {
 
 namespace v1 = ::ssebridge::action::v1;
 
-bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
-
 std::unique_ptr<sdk::RunningServer> StartService(
     const sdk::ActionServer& server) {
   absl::StatusOr<std::unique_ptr<sdk::RunningServer>> running =

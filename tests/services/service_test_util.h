@@ -21,6 +21,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
 #include "tests/util/sse_client.h"
+#include "tests/util/test_util.h"
 
 namespace ssebridge::testing {
 
@@ -28,7 +29,11 @@ namespace ssebridge::testing {
 inline constexpr absl::Duration kWait = absl::Seconds(15);
 
 // Polls `pred` (every 2 ms) until it holds or `timeout` passes.
-bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout = kWait);
+// WaitFor(pred, timeout) comes from tests/util/test_util.h; this one uses
+// the services tests' default timeout.
+inline bool WaitFor(const std::function<bool()>& pred) {
+  return WaitFor(pred, kWait);
+}
 
 // Starts `server` on 127.0.0.1:0.
 std::unique_ptr<sdk::RunningServer> StartService(
