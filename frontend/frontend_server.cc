@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status/grpc_status.h"
+#include "frontend/fd_budget.h"
 #include "frontend/http_util.h"
 #include "frontend/metrics.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -194,6 +195,7 @@ FrontendServer::~FrontendServer() { Shutdown(absl::ZeroDuration()); }
 
 absl::Status FrontendServer::Start() {
   const auto& listen = config_.listen();
+  const uint64_t fd_limit = RaiseFdLimit();
   const int io_threads =
       static_cast<int>(OrDefault<uint32_t>(listen.io_threads(), 1));
   for (int i = 0; i < io_threads; ++i) {
@@ -231,7 +233,28 @@ absl::Status FrontendServer::Start() {
                      ": ", e.what()));
   }
   spdlog::info("frontend listening on {}:{}", listen.address(), port_);
+  ApplyFdBudget(fd_limit);
   return absl::OkStatus();
+}
+
+void FrontendServer::ApplyFdBudget(uint64_t fd_limit) {
+  // Counted once everything long-lived (listener, epoll and event
+  // descriptors, gRPC channels) is open, so the rest is what streams get.
+  const uint64_t in_use = CountOpenFds();
+  const uint32_t configured = registry_.max_total();
+  const uint32_t limit =
+      EffectiveStreamLimit(configured, StreamsForFdLimit(fd_limit, in_use));
+  registry_.SetMaxTotal(limit);
+  if (configured == 0 || limit < configured) {
+    spdlog::warn(
+        "limits.max_connections lowered from {} to {}: the file descriptor "
+        "limit is {} ({} in use, 2 per stream, {} kept free); raise it with "
+        "ulimit -n or LimitNOFILE=",
+        configured, limit, fd_limit, in_use, kFdReserve);
+  } else {
+    spdlog::info("stream limit {} (file descriptor limit {}, {} in use)",
+                 limit, fd_limit, in_use);
+  }
 }
 
 void FrontendServer::Shutdown(absl::Duration grace) {

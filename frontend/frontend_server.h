@@ -76,6 +76,8 @@ class FrontendServer {
   void HandleStream(const RouteRuntime& route,
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response);
+  // Caps the stream limit at what the descriptor limit allows.
+  void ApplyFdBudget(uint64_t fd_limit);
   std::string ClientIp(const Pistache::Http::Request& request) const;
   void HandleReadyz(Pistache::Http::ResponseWriter& response);
   void HandleMetrics(Pistache::Http::ResponseWriter& response);

@@ -1,0 +1,51 @@
+#include "frontend/fd_budget.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace ssebridge::frontend {
+
+uint64_t RaiseFdLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return std::numeric_limits<uint64_t>::max();
+  return static_cast<uint64_t>(rl.rlim_cur);
+}
+
+uint64_t CountOpenFds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return 0;
+  uint64_t n = 0;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(dir);
+  return n > 0 ? n - 1 : 0;  // not counting the directory's own descriptor
+}
+
+uint32_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use) {
+  if (fd_limit == 0) return std::numeric_limits<uint32_t>::max();
+  const uint64_t needed = fds_in_use + kFdReserve;
+  if (fd_limit <= needed) return 0;
+  const uint64_t streams = (fd_limit - needed) / 2;
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(streams, std::numeric_limits<uint32_t>::max()));
+}
+
+uint32_t EffectiveStreamLimit(uint32_t configured, uint32_t fd_cap) {
+  // At least one stream, so a mis-sized limit shows as 503s, not as a
+  // frontend that silently has no limit at all.
+  const uint32_t cap = std::max<uint32_t>(fd_cap, 1);
+  if (configured == 0) return cap;
+  return std::min(configured, cap);
+}
+
+}  // namespace ssebridge::frontend
