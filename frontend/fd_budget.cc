@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
-#include <algorithm>
 #include <limits>
 
 namespace ssebridge::frontend {
@@ -31,21 +30,17 @@ uint64_t CountOpenFds() {
   return n > 0 ? n - 1 : 0;  // not counting the directory's own descriptor
 }
 
-uint32_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use) {
-  if (fd_limit == 0) return std::numeric_limits<uint32_t>::max();
-  const uint64_t needed = fds_in_use + kFdReserve;
-  if (fd_limit <= needed) return 0;
-  const uint64_t streams = (fd_limit - needed) / 2;
-  return static_cast<uint32_t>(
-      std::min<uint64_t>(streams, std::numeric_limits<uint32_t>::max()));
+bool InFdReserve(int fd, uint64_t fd_limit) {
+  if (fd_limit == 0 || fd < 0) return false;
+  if (fd_limit <= kFdReserve) return true;
+  return static_cast<uint64_t>(fd) >= fd_limit - kFdReserve;
 }
 
-uint32_t EffectiveStreamLimit(uint32_t configured, uint32_t fd_cap) {
-  // At least one stream, so a mis-sized limit shows as 503s, not as a
-  // frontend that silently has no limit at all.
-  const uint32_t cap = std::max<uint32_t>(fd_cap, 1);
-  if (configured == 0) return cap;
-  return std::min(configured, cap);
+uint64_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use) {
+  if (fd_limit == 0) return std::numeric_limits<uint64_t>::max();
+  const uint64_t needed = fds_in_use + kFdReserve;
+  if (fd_limit <= needed) return 0;
+  return (fd_limit - needed) / 2;
 }
 
 }  // namespace ssebridge::frontend

@@ -1,9 +1,10 @@
-// File-descriptor budget: how many streams this process can hold before
-// accept() or dup() would fail with EMFILE. Each stream costs two
-// descriptors (Pistache's socket and the frontend's dup of it), and the
-// process needs some to spare for new connections, gRPC reconnects and
-// static files. Admission control caps streams at this figure so that an
-// overloaded frontend answers 503 instead of running out of descriptors.
+// File-descriptor budget: keeps an overloaded frontend answering 503 instead
+// of running out of descriptors. A stream holds the frontend's dup of the
+// connection (and, until listen.idle_timeout drops it, Pistache's own fd);
+// new connections, gRPC reconnects, static files and the sanitizers' probes
+// need descriptors too. Since the kernel hands out the lowest free number,
+// a dup that lands in the top kFdReserve numbers means fewer than that many
+// are left: the stream is refused and the reserve stays free.
 // Functions only; no shared state.
 #ifndef SSEBRIDGE_FRONTEND_FD_BUDGET_H_
 #define SSEBRIDGE_FRONTEND_FD_BUDGET_H_
@@ -24,15 +25,15 @@ uint64_t RaiseFdLimit();
 // it cannot be counted.
 uint64_t CountOpenFds();
 
-// Streams that fit in `fd_limit` with `fds_in_use` already open and
-// kFdReserve kept free; 0 when nothing fits. Returns UINT32_MAX when the
-// limit is unknown (0), meaning "no cap from descriptors".
-uint32_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use);
+// True when a stream's descriptor `fd` lies in the reserve below
+// `fd_limit`, i.e. the stream must be refused. Never true for an unknown
+// (0) limit.
+bool InFdReserve(int fd, uint64_t fd_limit);
 
-// The stream limit to enforce: the configured one (0 = unlimited) or the
-// descriptor cap, whichever is smaller, and never 0 (unlimited) once a
-// cap is known.
-uint32_t EffectiveStreamLimit(uint32_t configured, uint32_t fd_cap);
+// Streams that surely fit in `fd_limit` with `fds_in_use` open: two
+// descriptors each, kFdReserve kept free. For the start-up warning only
+// (streams cost one descriptor once Pistache drops its idle connection).
+uint64_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use);
 
 }  // namespace ssebridge::frontend
 

@@ -11,30 +11,25 @@
 namespace ssebridge::frontend {
 namespace {
 
-TEST(FdBudgetTest, TwoDescriptorsPerStreamAfterTheReserve) {
+TEST(FdBudgetTest, TheTopDescriptorsAreTheReserve) {
+  EXPECT_FALSE(InFdReserve(0, 1024));
+  EXPECT_FALSE(InFdReserve(1024 - kFdReserve - 1, 1024));
+  EXPECT_TRUE(InFdReserve(1024 - kFdReserve, 1024));
+  EXPECT_TRUE(InFdReserve(1023, 1024));
+  EXPECT_TRUE(InFdReserve(3, kFdReserve));  // a limit smaller than the reserve
+}
+
+TEST(FdBudgetTest, UnknownLimitOrNoDescriptorNeverRefuses) {
+  EXPECT_FALSE(InFdReserve(100000, 0));
+  EXPECT_FALSE(InFdReserve(-1, 1024));
+  EXPECT_FALSE(InFdReserve(1 << 30, std::numeric_limits<uint64_t>::max()));
+}
+
+TEST(FdBudgetTest, StreamsThatSurelyFitCountTwoDescriptorsEach) {
   EXPECT_EQ(StreamsForFdLimit(1024, 40), (1024 - 40 - kFdReserve) / 2);
-  EXPECT_EQ(StreamsForFdLimit(1048576, 100),
-            (1048576 - 100 - kFdReserve) / 2);
-}
-
-TEST(FdBudgetTest, NothingFitsWhenTheReserveIsNotThere) {
   EXPECT_EQ(StreamsForFdLimit(50, 30), 0u);
-  EXPECT_EQ(StreamsForFdLimit(30 + kFdReserve, 30), 0u);
   EXPECT_EQ(StreamsForFdLimit(30 + kFdReserve + 2, 30), 1u);
-}
-
-TEST(FdBudgetTest, UnknownLimitMeansNoCap) {
-  EXPECT_EQ(StreamsForFdLimit(0, 10), std::numeric_limits<uint32_t>::max());
-  EXPECT_EQ(StreamsForFdLimit(std::numeric_limits<uint64_t>::max(), 10),
-            std::numeric_limits<uint32_t>::max());
-}
-
-TEST(FdBudgetTest, EffectiveLimitIsTheSmallerAndNeverUnlimited) {
-  EXPECT_EQ(EffectiveStreamLimit(10000, 476), 476u);
-  EXPECT_EQ(EffectiveStreamLimit(100, 476), 100u);
-  EXPECT_EQ(EffectiveStreamLimit(0, 476), 476u);
-  EXPECT_EQ(EffectiveStreamLimit(100, 0), 1u);
-  EXPECT_EQ(EffectiveStreamLimit(0, 0), 1u);
+  EXPECT_EQ(StreamsForFdLimit(0, 10), std::numeric_limits<uint64_t>::max());
 }
 
 TEST(FdBudgetTest, CountsThisProcesssDescriptors) {

@@ -195,7 +195,7 @@ FrontendServer::~FrontendServer() { Shutdown(absl::ZeroDuration()); }
 
 absl::Status FrontendServer::Start() {
   const auto& listen = config_.listen();
-  const uint64_t fd_limit = RaiseFdLimit();
+  fd_limit_ = RaiseFdLimit();
   const int io_threads =
       static_cast<int>(OrDefault<uint32_t>(listen.io_threads(), 1));
   for (int i = 0; i < io_threads; ++i) {
@@ -233,27 +233,23 @@ absl::Status FrontendServer::Start() {
                      ": ", e.what()));
   }
   spdlog::info("frontend listening on {}:{}", listen.address(), port_);
-  ApplyFdBudget(fd_limit);
+  LogFdBudget();
   return absl::OkStatus();
 }
 
-void FrontendServer::ApplyFdBudget(uint64_t fd_limit) {
+void FrontendServer::LogFdBudget() const {
   // Counted once everything long-lived (listener, epoll and event
   // descriptors, gRPC channels) is open, so the rest is what streams get.
   const uint64_t in_use = CountOpenFds();
-  const uint32_t configured = registry_.max_total();
-  const uint32_t limit =
-      EffectiveStreamLimit(configured, StreamsForFdLimit(fd_limit, in_use));
-  registry_.SetMaxTotal(limit);
-  if (configured == 0 || limit < configured) {
+  const uint64_t fit = StreamsForFdLimit(fd_limit_, in_use);
+  const uint32_t configured =
+      OrDefault<uint32_t>(config_.limits().max_connections(), 10000);
+  if (fit < configured) {
     spdlog::warn(
-        "limits.max_connections lowered from {} to {}: the file descriptor "
-        "limit is {} ({} in use, 2 per stream, {} kept free); raise it with "
-        "ulimit -n or LimitNOFILE=",
-        configured, limit, fd_limit, in_use, kFdReserve);
-  } else {
-    spdlog::info("stream limit {} (file descriptor limit {}, {} in use)",
-                 limit, fd_limit, in_use);
+        "file descriptor limit {} ({} in use) holds about {} streams, fewer "
+        "than limits.max_connections {}: streams past it get 503; raise it "
+        "with ulimit -n or LimitNOFILE=",
+        fd_limit_, in_use, fit, configured);
   }
 }
 
@@ -540,7 +536,11 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   // the stream (an idle connection is only dropped from its table, which
   // closes Pistache's descriptor, not ours).
   std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer();
-  const int fd = peer ? fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  int fd = peer ? fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
+  if (InFdReserve(fd, fd_limit_)) {
+    close(fd);
+    fd = -1;
+  }
   if (fd < 0) {
     registry_.Release(ip);
     stats_.Count(Outcome::kRejected);

@@ -76,8 +76,8 @@ class FrontendServer {
   void HandleStream(const RouteRuntime& route,
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response);
-  // Caps the stream limit at what the descriptor limit allows.
-  void ApplyFdBudget(uint64_t fd_limit);
+  // Warns at start-up when the descriptor limit is below max_connections.
+  void LogFdBudget() const;
   std::string ClientIp(const Pistache::Http::Request& request) const;
   void HandleReadyz(Pistache::Http::ResponseWriter& response);
   void HandleMetrics(Pistache::Http::ResponseWriter& response);
@@ -102,6 +102,7 @@ class FrontendServer {
   absl::flat_hash_set<std::string> trusted_proxies_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   uint16_t port_ = 0;
+  uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE after raising; set in Start()
   std::atomic<bool> stopping_{false};
 };
 

@@ -4,8 +4,7 @@ namespace ssebridge::frontend {
 
 bool StreamRegistry::TryAcquire(const std::string& ip) {
   std::lock_guard<std::mutex> lock(mu_);
-  const uint32_t max_total = max_total_.load(std::memory_order_relaxed);
-  if (max_total > 0 && total_ >= max_total) return false;
+  if (max_total_ > 0 && total_ >= max_total_) return false;
   int64_t& n = per_ip_[ip];
   if (max_per_ip_ > 0 && n >= max_per_ip_) {
     if (n == 0) per_ip_.erase(ip);

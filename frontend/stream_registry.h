@@ -4,13 +4,12 @@
 #ifndef SSEBRIDGE_FRONTEND_STREAM_REGISTRY_H_
 #define SSEBRIDGE_FRONTEND_STREAM_REGISTRY_H_
 
-#include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include <mutex>
 
 namespace ssebridge::frontend {
 
@@ -24,20 +23,11 @@ class StreamRegistry {
   bool TryAcquire(const std::string& ip);
   void Release(const std::string& ip);
 
-  // Lowers or raises the total limit (0 = unlimited); streams already held
-  // are kept. The frontend sets it once its descriptor budget is known.
-  void SetMaxTotal(uint32_t max_total) {
-    max_total_.store(max_total, std::memory_order_relaxed);
-  }
-  uint32_t max_total() const {
-    return max_total_.load(std::memory_order_relaxed);
-  }
-
   int64_t total() const;
   int64_t count_for(const std::string& ip) const;
 
  private:
-  std::atomic<uint32_t> max_total_;
+  const uint32_t max_total_;
   const uint32_t max_per_ip_;
   mutable std::mutex mu_;
   int64_t total_ ABSL_GUARDED_BY(mu_) = 0;

@@ -129,8 +129,8 @@ TEST(FaultTest, FdExhaustionRefusesNewStreamsKeepsOldOnesAndRecovers) {
   Frontend fe(Config(backend.target()), kMaxFds);
   ASSERT_GT(fe.port(), 0);
   // Each stream costs the frontend two fds (Pistache's and our dup); the
-  // frontend caps streams below its descriptor limit, so the streams past
-  // the cap get a clean 503 with Retry-After, never a reset connection.
+  // frontend keeps the top 32 descriptors in reserve, so the streams that
+  // would eat into it get a clean 503 with Retry-After, never a reset.
   std::vector<std::unique_ptr<SseClient>> streams;
   int refused = 0;
   for (int i = 0; i < kMaxFds && refused < 5; ++i) {
