@@ -171,6 +171,7 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
   {
     std::lock_guard<std::mutex> lock(s.mu_);
     s.queued_ = false;
+    s.direct_ok_ = s.mode_ == ResponseMode::kSse;
     if (s.http_closed_ || s.head_state_ == StreamSession::Head::kWaiting) {
       return;
     }
@@ -250,14 +251,14 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   auto it = sessions_.find(s.fd_);
   if (it == sessions_.end() || it->second != sp) return;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd_, nullptr);
-  // Shutting the socket down also makes Pistache see EOF on its own fd and
-  // clean its side up; our dup stays valid until close() below.
-  ::shutdown(s.fd_, SHUT_RDWR);
-  ::close(s.fd_);
   bool cancel = false;
   bool release_hold = false;
   uint64_t events = 0;
+  uint64_t bytes = 0;
   {
+    // Marked closed before the descriptor goes: a gRPC thread writes
+    // directly only under mu_ and only while http_closed_ is false, so it
+    // can never write to this fd number once it belongs to another client.
     std::lock_guard<std::mutex> lock(s.mu_);
     s.http_closed_ = true;
     cancel = !s.upstream_done_;
@@ -265,8 +266,13 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
     s.read_paused_ = false;
     s.outcome_ = outcome;
     events = s.events_;
+    bytes = s.io_bytes_ + s.direct_bytes_;
     std::string().swap(s.pending_);
   }
+  // Shutting the socket down also makes Pistache see EOF on its own fd and
+  // clean its side up; our dup stays valid until close() below.
+  ::shutdown(s.fd_, SHUT_RDWR);
+  ::close(s.fd_);
   if (cancel) s.ctx_.TryCancel();
   if (release_hold) s.RemoveHold();
   s.registry_->Release(s.client_ip_);
@@ -280,7 +286,7 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
                "bytes={} outcome={}",
                s.settings_->route_path, s.client_ip_,
                absl::ToInt64Milliseconds(absl::Now() - s.started_), events,
-               s.io_bytes_, OutcomeName(outcome));
+               bytes, OutcomeName(outcome));
   std::string().swap(s.io_out_);
   sessions_.erase(it);
   open_.fetch_sub(1, std::memory_order_relaxed);
@@ -318,7 +324,8 @@ void IoLoop::Tick(absl::Time now) {
           flush = s.NeedFlushLocked();
         }
       } else if (cfg.heartbeat > absl::ZeroDuration() &&
-                 now - s.io_last_write_ >= cfg.heartbeat &&
+                 now - std::max(s.io_last_write_, s.direct_last_write_) >=
+                     cfg.heartbeat &&
                  s.pending_.empty() && s.io_off_ == s.io_out_.size() &&
                  !s.finishing_) {
         s.pending_.append(": ping\n");

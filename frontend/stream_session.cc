@@ -1,5 +1,7 @@
 #include "frontend/stream_session.h"
 
+#include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -79,6 +81,33 @@ bool StreamSession::NeedFlushLocked() {
   return true;
 }
 
+bool StreamSession::WriteDirectLocked() {
+  if (pending_.empty()) return false;
+  if (!direct_ok_ || queued_ || unsent_ != 0 || http_closed_ ||
+      head_state_ != Head::kSent) {
+    return NeedFlushLocked();
+  }
+  ssize_t n;
+  do {
+    n = ::send(fd_, pending_.data(), pending_.size(),
+               MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) {
+    direct_bytes_ += static_cast<uint64_t>(n);
+    direct_last_write_ = absl::Now();
+    stats_->bytes_relayed.fetch_add(static_cast<uint64_t>(n),
+                                    std::memory_order_relaxed);
+    if (static_cast<size_t>(n) == pending_.size()) {
+      pending_.clear();
+      return false;
+    }
+    pending_.erase(0, static_cast<size_t>(n));
+  }
+  // Short write, EAGAIN or an error: the loop retries, waits for EPOLLOUT
+  // or finds the client gone, exactly as for a queued event.
+  return NeedFlushLocked();
+}
+
 void StreamSession::ScheduleFlush(bool needed) {
   if (needed) loop_->Submit(shared_from_this());
 }
@@ -128,7 +157,7 @@ void StreamSession::OnReadDone(bool ok) {
       if (!CollectLocked()) next = Next::kCancel;
     } else {
       AppendEventLocked();
-      flush = NeedFlushLocked();
+      flush = WriteDirectLocked();
       const size_t buffered = pending_.size() + unsent_;
       stats_->NoteBuffered(buffered);
       if (buffered > settings_->high_water) {

@@ -6,8 +6,10 @@
 // connection from other threads, and its fds are reused at once after close.
 // The HTTP handler therefore dup()s the connection's fd; the session owns
 // that descriptor and only its IoLoop writes to it, so a reused fd number can
-// never receive another client's bytes. gRPC threads only encode events into
-// `pending_` under `mu_` and ask the loop to flush.
+// never receive another client's bytes. gRPC threads encode events into
+// `pending_` under `mu_`; when the socket has nothing queued they write it
+// at once themselves (under `mu_`, which the loop's Close takes before it
+// closes the descriptor), otherwise the loop flushes it.
 //
 // Lifetime: shared_ptr; one reference held by the gRPC side until OnDone, one
 // by the IoLoop until the socket is closed. Freed when both are done.
@@ -97,6 +99,10 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // Asks the loop to flush if nothing is queued yet. Call without mu_.
   void ScheduleFlush(bool needed);
   bool NeedFlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes pending_ to the socket from the calling thread when the loop has
+  // nothing queued or unsent for this stream; returns whether the loop must
+  // still flush (bytes left over, or the direct path was not open).
+  bool WriteDirectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // kSse: encodes event_ into pending_ (dropping and counting what the
   // encoder rejects or what is over max_event_bytes).
   void AppendEventLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -132,6 +138,13 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   bool http_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   size_t unsent_ ABSL_GUARDED_BY(mu_) = 0;  // io_out_ bytes not yet written
+  // Set by the loop once the socket is in its epoll set. From then on, a
+  // gRPC thread that finds nothing queued or unsent writes an event straight
+  // to the socket under mu_ (no hop through the loop); anything it cannot
+  // write at once goes to pending_ and the loop takes over as usual.
+  bool direct_ok_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time direct_last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t direct_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   Outcome outcome_ ABSL_GUARDED_BY(mu_) = Outcome::kClientGone;
   uint64_t events_ ABSL_GUARDED_BY(mu_) = 0;
   std::string collected_ ABSL_GUARDED_BY(mu_);  // kCollectHtml body

@@ -299,6 +299,33 @@ TEST_F(RelayTest, SlowClientIsBoundedPushedBackAndCutOff) {
       << c.events().size();
 }
 
+// Events go straight to the socket from gRPC's thread while nothing is
+// queued, and through the IoLoop once the socket is full; a client that
+// stalls and catches up again and again crosses between the two paths
+// many times and must still see every event once, in order.
+TEST_F(RelayTest, StallsAndCatchUpsKeepEveryEventInOrder) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/endless?tag=stall"));
+  ASSERT_TRUE(c.ReadHead());
+  size_t want = 0;
+  for (int round = 0; round < 6; ++round) {
+    absl::SleepFor(absl::Milliseconds(150));  // socket and buffer fill up
+    want += 400;
+    ASSERT_TRUE(c.ReadUntil([&] { return c.events().size() >= want; },
+                            absl::Seconds(10)))
+        << "round " << round << ": " << c.events().size() << " events";
+  }
+  for (size_t i = 0; i < c.events().size(); ++i) {
+    ASSERT_TRUE(absl::StartsWith(c.events()[i].data,
+                                 absl::StrCat("endless-", i, " ")))
+        << "event " << i << ": " << c.events()[i].data.substr(0, 40);
+  }
+  c.Close();
+  EXPECT_TRUE(WaitFor([] { return frontend_->open_sessions() == 0; },
+                      absl::Seconds(5)));
+}
+
 TEST_F(RelayTest, BackendDownIs503BeforeHeaders) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
