@@ -74,6 +74,12 @@ absl::StatusOr<LoadParams> ParseLoadParams(const sdk::Request& request) {
     }
     p.bytes = static_cast<size_t>(bytes);
   }
+  if (auto it = params.find("start_ms"); it != params.end()) {
+    if (!absl::SimpleAtoi(it->second, &p.start_ms) || p.start_ms < 0 ||
+        p.start_ms > 60000) {
+      return bad("start_ms", "want milliseconds in [0, 60000]");
+    }
+  }
   if (auto it = params.find("idle"); it != params.end()) {
     if (it->second != "0" && it->second != "1")
       return bad("idle", "want 0 or 1");
@@ -172,7 +178,7 @@ class LoadGenerator::Worker {
       }
       const int64_t now = MonotonicNs();
       for (auto& a : added) {
-        a->due_ns = now;
+        a->due_ns = now + a->params.start_ms * 1000000;
         Push(std::move(a));
       }
       added.clear();

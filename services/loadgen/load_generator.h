@@ -8,6 +8,8 @@
 //   count  events to send, then finish with OK; 0 (default) = endless
 //   bytes  payload size of each event (default 64)
 //   idle   1 = send nothing and keep the stream open (held-connection tests)
+//   start_ms  wait this long before the first event (default 0, at most
+//          60000): lets every subscriber of a shared route join first
 // Every event is a `raw` payload "t=<CLOCK_REALTIME ns> seq=<n> " followed by
 // 'x' padding up to `bytes`, so a client computes end-to-end latency and
 // checks ordering (seq counts 1, 2, 3, ... per stream).
@@ -42,6 +44,7 @@ struct LoadParams {
   int64_t count = 0;  // 0 = endless
   size_t bytes = 64;  // payload size
   bool idle = false;  // send nothing
+  int64_t start_ms = 0;  // delay before the first event
 };
 
 // Reads the request's parameters; INVALID_ARGUMENT names the bad one.

@@ -34,9 +34,14 @@ TEST(ParseLoadParamsTest, DefaultsAndValues) {
   EXPECT_EQ(d->count, 0);
   EXPECT_EQ(d->bytes, 64u);
   EXPECT_FALSE(d->idle);
-  auto p = ParseLoadParams(
-      Req({{"rate", "10.5"}, {"count", "7"}, {"bytes", "200"}, {"idle", "1"}}));
+  EXPECT_EQ(d->start_ms, 0);
+  auto p = ParseLoadParams(Req({{"rate", "10.5"},
+                                {"count", "7"},
+                                {"bytes", "200"},
+                                {"idle", "1"},
+                                {"start_ms", "1500"}}));
   ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->start_ms, 1500);
   EXPECT_EQ(p->rate, 10.5);
   EXPECT_EQ(p->count, 7);
   EXPECT_EQ(p->bytes, 200u);
@@ -50,7 +55,9 @@ TEST(ParseLoadParamsTest, RejectsBadValues) {
                                                         {"rate", "nan"},
                                                         {"count", "-3"},
                                                         {"bytes", "99999999"},
-                                                        {"idle", "yes"}}) {
+                                                        {"idle", "yes"},
+                                                        {"start_ms", "-1"},
+                                                        {"start_ms", "60001"}}) {
     auto p = ParseLoadParams(Req({{k, v}}));
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument)
         << k << "=" << v;
@@ -140,6 +147,18 @@ TEST_F(LoadActionTest, PacedStreamKeepsItsRate) {
   for (size_t i = 0; i < events.size(); ++i) ExpectEvent(events[i], i + 1, 64);
   // 10 events at 50/s: the first at once, the last ~180 ms later.
   EXPECT_GE(took, std::chrono::milliseconds(150));
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST_F(LoadActionTest, StartMsDelaysTheFirstEvent) {
+  grpc::Status status;
+  const auto start = std::chrono::steady_clock::now();
+  auto events = Run({{"count", "3"}, {"start_ms", "300"}}, &status);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(events.size(), 3u);
+  for (size_t i = 0; i < events.size(); ++i) ExpectEvent(events[i], i + 1, 64);
+  EXPECT_GE(took, std::chrono::milliseconds(290));
   EXPECT_LT(took, std::chrono::seconds(5));
 }
 
