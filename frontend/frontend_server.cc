@@ -179,6 +179,12 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     s.header_wait = rt.connect_timeout;
     server->routes_.push_back(std::move(rt));
   }
+  // After the vector is complete: the tables keep the settings' address.
+  for (RouteRuntime& rt : server->routes_) {
+    if (rt.config->shared()) {
+      rt.shared = std::make_unique<SharedCalls>(&rt.settings, &server->stats_);
+    }
+  }
   for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
   for (const auto& p : cfg.trusted_proxies()) server->trusted_proxies_.insert(p);
   return server;
@@ -246,9 +252,9 @@ void FrontendServer::LogFdBudget() const {
       OrDefault<uint32_t>(config_.limits().max_connections(), 10000);
   if (fit < configured) {
     spdlog::warn(
-        "file descriptor limit {} ({} in use) holds about {} streams, fewer "
-        "than limits.max_connections {}: streams past it get 503; raise it "
-        "with ulimit -n or LimitNOFILE=",
+        "file descriptor limit {} ({} in use) holds at most {} streams, "
+        "fewer than limits.max_connections {}: streams past it get 503; "
+        "raise it with ulimit -n or LimitNOFILE=",
         fd_limit_, in_use, fit, configured);
   }
 }
@@ -272,7 +278,9 @@ void FrontendServer::Shutdown(absl::Duration grace) {
   // Wait for the gRPC side of every session (cancelled above) to finish,
   // since sessions point into this object.
   const absl::Time done_deadline = absl::Now() + absl::Seconds(10);
-  while (live_sessions() > 0 && absl::Now() < done_deadline) {
+  while ((live_sessions() > 0 ||
+          stats_.shared_calls.load(std::memory_order_acquire) > 0) &&
+         absl::Now() < done_deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   endpoint_.reset();
@@ -565,9 +573,13 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   } else {
     head = SseResponseHead(CorsHeaders(request));
   }
-  BackendPool::Pick pick = route.backend->Next();
-  const bool ready =
-      !collect && pick.channel->GetState(true) == GRPC_CHANNEL_READY;
+  const bool shared = route.shared != nullptr && !collect;
+  BackendPool::Pick pick{};
+  bool ready = false;
+  if (!shared) {
+    pick = route.backend->Next();
+    ready = !collect && pick.channel->GetState(true) == GRPC_CHANNEL_READY;
+  }
   auto session = std::make_shared<StreamSession>(
       &route.settings,
       loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) %
@@ -578,7 +590,11 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   spdlog::info("stream open route={} client={}", route.settings.route_path,
                 ip);
   session->loop()->Submit(session);
-  session->Start(pick.stub, std::move(req), metadata, ready);
+  if (shared) {
+    route.shared->Join(session, route.backend, std::move(req), metadata);
+  } else {
+    session->Start(pick.stub, std::move(req), metadata, ready);
+  }
 }
 
 }  // namespace ssebridge::frontend

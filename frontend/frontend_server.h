@@ -28,6 +28,7 @@
 #include "frontend/static_files.h"
 #include "frontend/stats.h"
 #include "frontend/stream_registry.h"
+#include "frontend/shared_call.h"
 #include "frontend/stream_session.h"
 #include "ssebridge/config/v1/config.pb.h"
 
@@ -70,6 +71,7 @@ class FrontendServer {
     std::string action;
     std::vector<std::string> forward_headers;  // lower case
     absl::Duration connect_timeout;
+    std::unique_ptr<SharedCalls> shared;  // set for shared (fan-out) routes
   };
 
   explicit FrontendServer(const ssebridge::config::v1::FrontendConfig& config);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/tsan/annotations.h"
+#include "frontend/shared_call.h"
 #include "frontend/stream_registry.h"
 #include "frontend/stream_session.h"
 #include "spdlog/spdlog.h"
@@ -199,12 +200,27 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     return;
   }
   bool resume = false;
+  bool resume_shared = false;
+  bool drop_shared = false;
   {
     std::lock_guard<std::mutex> lock(s.mu_);
     s.unsent_ = s.io_out_.size() - s.io_off_;
-    if (s.read_paused_ && s.pending_.size() + s.unsent_ < s.settings_->low_water) {
+    s.socket_full_ = s.unsent_ > 0;
+    const bool low = s.pending_.size() + s.unsent_ < s.settings_->low_water;
+    if (s.read_paused_ && low) {
       s.read_paused_ = false;
       resume = true;
+    }
+    if (s.shared_wait_) {
+      if (low) {
+        s.shared_wait_ = false;
+        resume_shared = true;
+      } else if (s.socket_full_) {
+        // The shared call waited on this stream, but it is the client that
+        // is behind, not the frontend: drop it so the others go on.
+        s.DropFromSharedLocked();
+        drop_shared = true;
+      }
     }
   }
   if (resume) {
@@ -212,6 +228,8 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     s.StartRead(&s.event_);
     s.RemoveHold();
   }
+  if (drop_shared) s.StopUpstream(false);  // Detach resumes the call
+  if (resume_shared) s.shared_->Resume();
 }
 
 bool IoLoop::WriteOut(StreamSession& s, absl::Time now) {
@@ -273,7 +291,7 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   // clean its side up; our dup stays valid until close() below.
   ::shutdown(s.fd_, SHUT_RDWR);
   ::close(s.fd_);
-  if (cancel) s.ctx_.TryCancel();
+  s.StopUpstream(cancel);
   if (release_hold) s.RemoveHold();
   s.registry_->Release(s.client_ip_);
   stats_->Count(outcome);

@@ -97,6 +97,13 @@ std::string RenderMetrics(
   Header(out, "ssebridge_heartbeats_total", "counter",
          "Heartbeat comments sent on idle streams.");
   Sample(out, "ssebridge_heartbeats_total", "", load(stats.heartbeats));
+  Header(out, "ssebridge_shared_calls", "gauge",
+         "Upstream calls shared by the streams of shared routes.");
+  Sample(out, "ssebridge_shared_calls", "", load(stats.shared_calls));
+  Header(out, "ssebridge_shared_slow_dropped_total", "counter",
+         "Streams closed for falling behind their shared call.");
+  Sample(out, "ssebridge_shared_slow_dropped_total", "",
+         load(stats.shared_slow_dropped));
   Header(out, "ssebridge_upstream_first_event_seconds", "histogram",
          "Time from starting the upstream call to its first event.");
   for (size_t i = 0; i < kFirstEventBuckets.size(); ++i) {

@@ -48,6 +48,10 @@ struct FrontendStats {
   std::atomic<uint64_t> oversized_events_dropped{0};
   std::atomic<uint64_t> write_stalls{0};
   std::atomic<uint64_t> heartbeats{0};
+  // Shared routes: upstream calls alive, and streams dropped for being too
+  // slow for their shared call.
+  std::atomic<int64_t> shared_calls{0};
+  std::atomic<uint64_t> shared_slow_dropped{0};
   // Largest number of bytes any one stream had buffered (pending + unsent).
   std::atomic<uint64_t> peak_buffered_bytes{0};
 

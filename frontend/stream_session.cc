@@ -10,6 +10,7 @@
 #include "common/status/grpc_status.h"
 #include "frontend/http_util.h"
 #include "frontend/io_loop.h"
+#include "frontend/shared_call.h"
 #include "frontend/stream_registry.h"
 #include "spdlog/spdlog.h"
 
@@ -232,77 +233,147 @@ void StreamSession::FinishLocked(absl::string_view name, absl::string_view data,
   outcome_ = outcome;
 }
 
+bool StreamSession::EndUpstreamLocked(const grpc::Status& status) {
+  upstream_done_ = true;
+  if (http_closed_ || finishing_) return false;
+  absl::Status st = common::ToAbslStatus(status);
+  if (unreadable_) {
+    st = absl::InternalError("upstream sent a message that cannot be parsed");
+  }
+  if (collect_overflow_) {
+    pending_ = SimpleResponse(502, "upstream response too large\n", {});
+    std::string().swap(collected_);
+    head_state_ = Head::kRejected;
+    finishing_ = true;
+    outcome_ = Outcome::kUpstreamError;
+  } else if (st.ok() && mode_ == ResponseMode::kCollectHtml) {
+    pending_ = absl::StrCat(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+        "Content-Length: ", collected_.size(),
+        "\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        head_, "\r\n", collected_);
+    std::string().swap(collected_);
+    head_state_ = Head::kRejected;  // a plain response, not a stream
+    finishing_ = true;
+    outcome_ = Outcome::kDone;
+  } else if (!st.ok() && head_state_ == Head::kWaiting) {
+    // Nothing sent yet: a real HTTP status is clearer than a 200 stream
+    // that only carries an error.
+    const int code = HttpStatusForUpstream(st.code());
+    std::string body = absl::StrCat("upstream ",
+                                    common::StatusCodeName(st.code()));
+    if (settings_->expose_errors && !st.message().empty()) {
+      absl::StrAppend(&body, ": ", st.message());
+    }
+    body.push_back('\n');
+    std::vector<std::string> extra;
+    if (code == 503) {
+      extra.push_back(
+          absl::StrCat("Retry-After: ", settings_->retry_after_seconds));
+    }
+    pending_ = SimpleResponse(code, body, extra);
+    head_state_ = Head::kRejected;
+    finishing_ = true;
+    outcome_ = Outcome::kRejected;
+  } else {
+    CommitHeadLocked();
+    if (st.ok()) {
+      FinishLocked(settings_->terminal_event, "", 0, Outcome::kDone);
+    } else {
+      std::string json = "{\"code\":";
+      google::protobuf::Value v;
+      v.set_string_value(std::string(common::StatusCodeName(st.code())));
+      common::sse::AppendJson(v, json);
+      if (settings_->expose_errors) {
+        v.set_string_value(std::string(st.message()));
+        json.append(",\"message\":");
+        common::sse::AppendJson(v, json);
+      }
+      json.push_back('}');
+      FinishLocked("error", json, settings_->error_retry_ms,
+                   Outcome::kUpstreamError);
+    }
+  }
+  return NeedFlushLocked();
+}
+
 void StreamSession::OnDone(const grpc::Status& status) {
   TSAN_ACQUIRE(this);
   bool flush = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    upstream_done_ = true;
-    if (!http_closed_ && !finishing_) {
-      absl::Status st = common::ToAbslStatus(status);
-      if (unreadable_) {
-        st = absl::InternalError("upstream sent a message that cannot be parsed");
-      }
-      if (collect_overflow_) {
-        pending_ = SimpleResponse(502, "upstream response too large\n", {});
-        std::string().swap(collected_);
-        head_state_ = Head::kRejected;
-        finishing_ = true;
-        outcome_ = Outcome::kUpstreamError;
-      } else if (st.ok() && mode_ == ResponseMode::kCollectHtml) {
-        pending_ = absl::StrCat(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-            "Content-Length: ", collected_.size(),
-            "\r\nCache-Control: no-store\r\nConnection: close\r\n",
-            head_, "\r\n", collected_);
-        std::string().swap(collected_);
-        head_state_ = Head::kRejected;  // a plain response, not a stream
-        finishing_ = true;
-        outcome_ = Outcome::kDone;
-      } else if (!st.ok() && head_state_ == Head::kWaiting) {
-        // Nothing sent yet: a real HTTP status is clearer than a 200 stream
-        // that only carries an error.
-        const int code = HttpStatusForUpstream(st.code());
-        std::string body = absl::StrCat("upstream ",
-                                        common::StatusCodeName(st.code()));
-        if (settings_->expose_errors && !st.message().empty()) {
-          absl::StrAppend(&body, ": ", st.message());
-        }
-        body.push_back('\n');
-        std::vector<std::string> extra;
-        if (code == 503) {
-          extra.push_back(
-              absl::StrCat("Retry-After: ", settings_->retry_after_seconds));
-        }
-        pending_ = SimpleResponse(code, body, extra);
-        head_state_ = Head::kRejected;
-        finishing_ = true;
-        outcome_ = Outcome::kRejected;
-      } else {
-        CommitHeadLocked();
-        if (st.ok()) {
-          FinishLocked(settings_->terminal_event, "", 0, Outcome::kDone);
-        } else {
-          std::string json = "{\"code\":";
-          google::protobuf::Value v;
-          v.set_string_value(std::string(common::StatusCodeName(st.code())));
-          common::sse::AppendJson(v, json);
-          if (settings_->expose_errors) {
-            v.set_string_value(std::string(st.message()));
-            json.append(",\"message\":");
-            common::sse::AppendJson(v, json);
-          }
-          json.push_back('}');
-          FinishLocked("error", json, settings_->error_retry_ms,
-                       Outcome::kUpstreamError);
-        }
-      }
-      flush = NeedFlushLocked();
-    }
+    flush = EndUpstreamLocked(status);
   }
   ScheduleFlush(flush);
   // Drop the gRPC side's reference last; this may free the session.
   std::shared_ptr<StreamSession> keep = std::move(self_);
+}
+
+void StreamSession::SharedHead() {
+  bool flush = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    CommitHeadLocked();
+    flush = NeedFlushLocked();
+  }
+  ScheduleFlush(flush);
+}
+
+StreamSession::SharedVerdict StreamSession::SharedEvent(
+    absl::string_view bytes) {
+  bool flush = false;
+  SharedVerdict verdict = SharedVerdict::kKeep;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (http_closed_ || finishing_) return SharedVerdict::kDrop;
+    CommitHeadLocked();
+    pending_.append(bytes.data(), bytes.size());
+    ++events_;
+    stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
+    flush = NeedFlushLocked();
+    const size_t buffered = pending_.size() + unsent_;
+    stats_->NoteBuffered(buffered);
+    if (buffered > settings_->high_water) {
+      if (socket_full_) {
+        // The client does not keep up and the call waits for no one: what
+        // is buffered still goes out, then the stream closes and the
+        // browser reconnects.
+        DropFromSharedLocked();
+        flush = NeedFlushLocked() || flush;
+        verdict = SharedVerdict::kDrop;
+      } else {
+        shared_wait_ = true;
+        verdict = SharedVerdict::kPause;
+      }
+    }
+  }
+  ScheduleFlush(flush);
+  return verdict;
+}
+
+void StreamSession::DropFromSharedLocked() {
+  stats_->shared_slow_dropped.fetch_add(1, std::memory_order_relaxed);
+  shared_wait_ = false;
+  upstream_done_ = true;
+  finishing_ = true;
+  outcome_ = Outcome::kTimeout;
+}
+
+void StreamSession::SharedDone(const grpc::Status& status) {
+  bool flush = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flush = EndUpstreamLocked(status);
+  }
+  ScheduleFlush(flush);
+}
+
+void StreamSession::StopUpstream(bool cancel_own) {
+  if (shared_) {
+    shared_->Detach(this);
+  } else if (cancel_own) {
+    ctx_.TryCancel();
+  }
 }
 
 void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
@@ -325,7 +396,7 @@ void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
     cancel = !upstream_done_;
     flush = NeedFlushLocked();
   }
-  if (cancel) ctx_.TryCancel();
+  StopUpstream(cancel);
   ScheduleFlush(flush);
 }
 

@@ -12,7 +12,9 @@
 // closes the descriptor), otherwise the loop flushes it.
 //
 // Lifetime: shared_ptr; one reference held by the gRPC side until OnDone, one
-// by the IoLoop until the socket is closed. Freed when both are done.
+// by the IoLoop until the socket is closed. Freed when both are done. On a
+// shared route the session runs no call of its own: the SharedCall it is
+// subscribed to holds the gRPC side's reference (see shared_call.h).
 //
 // Thread-safety: fields under `mu_` are shared; fields prefixed `io_` belong
 // to the owning IoLoop's thread; the rest is immutable after Start().
@@ -33,6 +35,8 @@
 namespace ssebridge::frontend {
 
 class IoLoop;
+class SharedCall;
+class SharedCalls;
 class StreamRegistry;
 
 // Per-route settings a session needs, resolved once from the config.
@@ -86,12 +90,26 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // `event` with a retry hint so the browser comes back, cancels the call.
   void EndEarly(absl::string_view event, uint32_t retry_ms, Outcome outcome);
 
+  // Fan-out (shared routes; see shared_call.h). The SharedCall calls these
+  // instead of the session running a call of its own; it holds its lock.
+  void SharedHead();
+  // Appends an already-encoded event for the loop to write (it coalesces
+  // a burst into few send() calls). kDrop: this stream is closed or its
+  // client is too slow for the call (it is ending; unsubscribe it). kPause:
+  // its buffer passed high water while its socket still takes bytes, so the
+  // frontend is what is behind: the call should stop reading until this
+  // stream drains below low water (the loop then calls SharedCall::Resume).
+  enum class SharedVerdict { kKeep, kDrop, kPause };
+  SharedVerdict SharedEvent(absl::string_view bytes);
+  void SharedDone(const grpc::Status& status);
+
   int fd() const { return fd_; }
   IoLoop* loop() const { return loop_; }
   size_t buffered_bytes() const;
 
  private:
   friend class IoLoop;
+  friend class SharedCalls;
   enum class Head { kWaiting, kSent, kRejected };
 
   // Under mu_: prepends the SSE head to whatever is pending.
@@ -109,6 +127,15 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // kCollectHtml: appends the current event's payload as HTML; false once
   // the body passes max_event_bytes.
   bool CollectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The call has ended: terminal or error event, or a plain HTTP error if
+  // no head was sent yet; returns whether the loop must flush.
+  bool EndUpstreamLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Marks a stream of a shared route as too slow: it ends once what it has
+  // buffered is written (or on write timeout).
+  void DropFromSharedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Unsubscribes from the shared call, or cancels this session's own call.
+  void StopUpstream(bool cancel_own);
   // Appends the terminal event and marks the stream to close once flushed.
   void FinishLocked(absl::string_view name, absl::string_view data,
                     uint32_t retry_ms, Outcome outcome)
@@ -127,6 +154,9 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   ssebridge::action::v1::ActionRequest request_;
   ssebridge::action::v1::Event event_;  // read target, gRPC side only
   std::shared_ptr<StreamSession> self_;  // the gRPC side's reference
+  // Shared routes: the call this stream is subscribed to. Set before the
+  // session is published to any other thread, then never changed.
+  std::shared_ptr<SharedCall> shared_;
 
   mutable std::mutex mu_;
   std::string head_ ABSL_GUARDED_BY(mu_);
@@ -143,6 +173,10 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // to the socket under mu_ (no hop through the loop); anything it cannot
   // write at once goes to pending_ and the loop takes over as usual.
   bool direct_ok_ ABSL_GUARDED_BY(mu_) = false;
+  // The loop's last write left bytes the socket would not take.
+  bool socket_full_ ABSL_GUARDED_BY(mu_) = false;
+  // Shared routes: the call waits for this stream to drain (kPause).
+  bool shared_wait_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time direct_last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t direct_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   Outcome outcome_ ABSL_GUARDED_BY(mu_) = Outcome::kClientGone;

@@ -662,10 +662,10 @@ TEST(ExampleConfigTest, ShippedExampleLoads) {
   const absl::StatusOr<FrontendConfig> config =
       LoadConfigFile(SSEBRIDGE_EXAMPLE_CONFIG);
   ASSERT_TRUE(config.ok()) << config.status();
-  ASSERT_EQ(config->backends_size(), 1);
+  ASSERT_EQ(config->backends_size(), 2);
   EXPECT_EQ(config->backends(0).name(), "chat_bot");
   EXPECT_EQ(config->backends(0).target(), "127.0.0.1:50051");
-  ASSERT_EQ(config->routes_size(), 2);
+  ASSERT_EQ(config->routes_size(), 3);
   EXPECT_EQ(config->routes(0).path(), "/api/chat_send");
   EXPECT_THAT(config->routes(0).methods(), ElementsAre("GET", "POST"));
   EXPECT_EQ(config->routes(0).action(), "chat_send");
@@ -673,6 +673,9 @@ TEST(ExampleConfigTest, ShippedExampleLoads) {
   EXPECT_THAT(config->routes(1).methods(), ElementsAre("GET"));
   EXPECT_EQ(config->routes(1).terminal_event(), "done");
   EXPECT_EQ(config->routes(1).heartbeat().seconds(), 15);
+  EXPECT_FALSE(config->routes(1).shared());
+  EXPECT_EQ(config->routes(2).path(), "/api/dashboard");
+  EXPECT_TRUE(config->routes(2).shared());
   EXPECT_EQ(config->listen().port(), 8080u);
 }
 

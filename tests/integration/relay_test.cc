@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "frontend/frontend_server.h"
 #include "gmock/gmock.h"
@@ -67,6 +68,17 @@ class RelayTest : public ::testing::Test {
     auto* dr = cfg.add_routes();
     dr->set_path("/down/tokens");
     dr->set_backend("down");
+    for (const char* action : {"paced", "endless", "script"}) {
+      auto* r = cfg.add_routes();
+      r->set_path(absl::StrCat("/s/", action));
+      r->set_backend("test");
+      r->set_shared(true);
+    }
+    auto* ds = cfg.add_routes();
+    ds->set_path("/down/shared");
+    ds->set_backend("down");
+    ds->set_action("tokens");
+    ds->set_shared(true);
     auto* limits = cfg.mutable_limits();
     limits->set_high_water_bytes(kHighWater);
     limits->set_low_water_bytes(16 * 1024);
@@ -93,6 +105,10 @@ class RelayTest : public ::testing::Test {
     EXPECT_TRUE(WaitFor([] { return backend_->service().active() == 0; },
                         absl::Seconds(3)))
         << backend_->service().active() << " calls still active";
+    EXPECT_TRUE(WaitFor(
+        [] { return frontend_->stats().shared_calls.load() == 0; },
+        absl::Seconds(3)))
+        << frontend_->stats().shared_calls.load() << " shared calls alive";
   }
 
   static int port() { return frontend_->port(); }
@@ -324,6 +340,156 @@ TEST_F(RelayTest, StallsAndCatchUpsKeepEveryEventInOrder) {
   c.Close();
   EXPECT_TRUE(WaitFor([] { return frontend_->open_sessions() == 0; },
                       absl::Seconds(5)));
+}
+
+// Index of a paced event ("<tag>-<i>"), or -1.
+int PacedIndex(const std::string& data) {
+  int i = -1;
+  const size_t dash = data.rfind('-');
+  if (dash == std::string::npos ||
+      !absl::SimpleAtoi(data.substr(dash + 1), &i)) {
+    return -1;
+  }
+  return i;
+}
+
+TEST_F(RelayTest, SharedRouteRunsOneCallForEveryStreamWithTheSameRequest) {
+  const int64_t started = svc().started();
+  const std::string url = "/s/paced?n=40&ms=25&tag=shared";
+  SseClient first;
+  ASSERT_TRUE(first.Connect(port()));
+  ASSERT_TRUE(first.Get(url));
+  ASSERT_TRUE(first.ReadUntil([&] { return first.events().size() >= 4; }));
+  std::vector<std::unique_ptr<SseClient>> late;
+  for (int i = 0; i < 3; ++i) {
+    late.push_back(std::make_unique<SseClient>());
+    ASSERT_TRUE(late.back()->Connect(port()));
+    ASSERT_TRUE(late.back()->Get(url));
+    ASSERT_TRUE(late.back()->ReadHead());
+    EXPECT_EQ(late.back()->status(), 200);
+  }
+  // Another request is another call.
+  SseClient other;
+  ASSERT_TRUE(other.Connect(port()));
+  ASSERT_TRUE(other.Get("/s/paced?n=3&ms=1&tag=other"));
+  ASSERT_TRUE(other.ReadToEof());
+  ASSERT_EQ(other.events().size(), 4u);
+  EXPECT_EQ(other.events()[2].data, "other-2");
+
+  ASSERT_TRUE(first.ReadToEof(absl::Seconds(10)));
+  ASSERT_EQ(first.events().size(), 41u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(first.events()[i].data, absl::StrCat("shared-", i));
+  }
+  EXPECT_EQ(first.events().back().type, "done");
+  for (auto& c : late) {
+    ASSERT_TRUE(c->ReadToEof(absl::Seconds(10)));
+    ASSERT_GE(c->events().size(), 2u);
+    // Joined late: from some event on, every one, in order, then done.
+    const int from = PacedIndex(c->events()[0].data);
+    EXPECT_GE(from, 4);
+    for (size_t j = 0; j + 1 < c->events().size(); ++j) {
+      EXPECT_EQ(c->events()[j].data, absl::StrCat("shared-", from + j));
+    }
+    EXPECT_EQ(c->events().back().type, "done");
+  }
+  EXPECT_EQ(svc().started(), started + 2) << "one call per distinct request";
+}
+
+TEST_F(RelayTest, SharedCallIsCancelledWhenItsLastStreamLeaves) {
+  const int64_t cancelled = svc().cancelled();
+  const std::string url = "/s/paced?n=100000&ms=5&tag=leave";
+  SseClient a, b;
+  for (SseClient* c : {&a, &b}) {
+    ASSERT_TRUE(c->Connect(port()));
+    ASSERT_TRUE(c->Get(url));
+    ASSERT_TRUE(c->ReadUntil([&] { return c->events().size() >= 3; }));
+  }
+  EXPECT_EQ(frontend_->stats().shared_calls.load(), 1);
+  a.Close();
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(svc().cancelled(), cancelled) << "b still watches";
+  const size_t seen = b.events().size();
+  ASSERT_TRUE(b.ReadUntil([&] { return b.events().size() >= seen + 10; }));
+  b.Close();
+  EXPECT_TRUE(WaitFor([&] { return svc().cancelled() == cancelled + 1; },
+                      absl::Seconds(3)));
+}
+
+TEST_F(RelayTest, SharedCallDropsASlowStreamAndTheOthersGoOn) {
+  const uint64_t dropped = frontend_->stats().shared_slow_dropped.load();
+  SseClient fast;
+  ASSERT_TRUE(fast.Connect(port()));
+  ASSERT_TRUE(fast.Get("/s/endless?tag=fanout"));
+  ASSERT_TRUE(fast.ReadHead());
+  SseClient slow;  // never reads
+  ASSERT_TRUE(slow.Connect(port()));
+  ASSERT_TRUE(slow.Get("/s/endless?tag=fanout"));
+  ASSERT_TRUE(fast.ReadUntil(
+      [&] {
+        return frontend_->stats().shared_slow_dropped.load() > dropped;
+      },
+      absl::Seconds(20)))
+      << "slow stream never dropped; fast read " << fast.events().size();
+  const size_t seen = fast.events().size();
+  ASSERT_TRUE(
+      fast.ReadUntil([&] { return fast.events().size() >= seen + 1000; }))
+      << "the fast stream stopped with the slow one";
+  for (size_t i = 0; i < fast.events().size(); ++i) {
+    ASSERT_TRUE(absl::StartsWith(fast.events()[i].data,
+                                 absl::StrCat("endless-", i, " ")))
+        << "event " << i;
+  }
+  // The slow one is closed (after write_timeout, as it reads nothing).
+  EXPECT_TRUE(slow.ReadToEof(absl::Seconds(20)));
+  fast.Close();
+}
+
+// Events each larger than high water: every one puts the streams over it
+// while their sockets still take bytes, so the call pauses until the loop
+// has written them out. Fast readers lose nothing and are never dropped.
+TEST_F(RelayTest, SharedCallWaitsForTheFrontendNotForClients) {
+  const uint64_t dropped = frontend_->stats().shared_slow_dropped.load();
+  std::vector<Event> events;
+  for (int i = 0; i < 12; ++i) {
+    events.push_back(TextProto(
+        "raw", absl::StrCat(i, ":", std::string(100 * 1024, 'a' + i))));
+  }
+  svc().SetScript("shared_big", events);
+  constexpr int kReaders = 3;
+  std::vector<std::unique_ptr<SseClient>> clients;
+  for (int i = 0; i < kReaders; ++i) {
+    clients.push_back(std::make_unique<SseClient>());
+    ASSERT_TRUE(clients.back()->Connect(port()));
+  }
+  std::vector<std::thread> readers;
+  std::atomic<int> at_eof{0};
+  for (auto& c : clients) {
+    readers.emplace_back([&c, &at_eof] {
+      if (c->Get("/s/script?script=shared_big") &&
+          c->ReadToEof(absl::Seconds(20))) {
+        at_eof.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : readers) t.join();
+  ASSERT_EQ(at_eof.load(), kReaders);
+  for (auto& c : clients) {
+    ASSERT_EQ(c->events().size(), 13u);
+    for (int i = 0; i < 12; ++i) {
+      EXPECT_EQ(c->events()[i].data, events[i].raw()) << "event " << i;
+    }
+    EXPECT_EQ(c->events().back().type, "done");
+  }
+  EXPECT_EQ(frontend_->stats().shared_slow_dropped.load(), dropped);
+}
+
+TEST_F(RelayTest, SharedRouteWithBackendDownIs503) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/down/shared"));
+  ASSERT_TRUE(c.ReadHead(absl::Seconds(5)));
+  EXPECT_EQ(c.status(), 503);
 }
 
 TEST_F(RelayTest, BackendDownIs503BeforeHeaders) {

@@ -1,0 +1,226 @@
+#include "frontend/shared_call.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/sse/encoder.h"
+#include "common/tsan/annotations.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "spdlog/spdlog.h"
+
+namespace ssebridge::frontend {
+
+using ::ssebridge::action::v1::ActionRequest;
+using ::ssebridge::action::v1::ActionService;
+
+SharedCall::SharedCall(SharedCalls* table, std::string key,
+                       const SessionSettings* settings, FrontendStats* stats)
+    : table_(table),
+      key_(std::move(key)),
+      settings_(settings),
+      stats_(stats) {}
+
+bool SharedCall::Attach(const std::shared_ptr<StreamSession>& session,
+                        bool head_now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ending_) return false;
+  subscribers_.push_back(session);
+  if (started_ || head_now) session->SharedHead();
+  return true;
+}
+
+void SharedCall::Detach(const StreamSession* session) {
+  bool cancel = false;
+  bool unpause = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find_if(subscribers_.begin(), subscribers_.end(),
+                           [&](const auto& s) { return s.get() == session; });
+    if (it == subscribers_.end()) return;
+    subscribers_.erase(it);
+    if (subscribers_.empty() && !ending_) cancel = ending_ = true;
+    // The stream we may have waited for is gone: read on (or, when
+    // cancelling, let OnDone come).
+    unpause = paused_;
+    paused_ = false;
+  }
+  if (cancel) Cancel();
+  if (unpause) {
+    SSEBRIDGE_TSAN_RELEASE(this);
+    if (!cancel) StartRead(&event_);
+    RemoveHold();
+  }
+}
+
+void SharedCall::Resume() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!paused_ || ending_) return;
+    paused_ = false;
+  }
+  SSEBRIDGE_TSAN_RELEASE(this);
+  StartRead(&event_);
+  RemoveHold();
+}
+
+void SharedCall::Cancel() {
+  table_->Remove(key_, this);
+  ctx_.TryCancel();  // also fine before the call has started
+}
+
+size_t SharedCall::subscribers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return subscribers_.size();
+}
+
+void SharedCall::Start(
+    ActionService::Stub* stub, ActionRequest request,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  request_ = std::move(request);
+  for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
+  self_ = shared_from_this();
+  stub->async()->Run(&ctx_, &request_, this);
+  SSEBRIDGE_TSAN_RELEASE(this);
+  StartRead(&event_);
+  StartCall();
+}
+
+void SharedCall::OnReadInitialMetadataDone(bool ok) {
+  SSEBRIDGE_TSAN_ACQUIRE(this);
+  if (ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+    for (const auto& s : subscribers_) s->SharedHead();
+  }
+  SSEBRIDGE_TSAN_RELEASE(this);
+}
+
+void SharedCall::OnReadDone(bool ok) {
+  SSEBRIDGE_TSAN_ACQUIRE(this);
+  if (!ok) {  // OnDone follows
+    SSEBRIDGE_TSAN_RELEASE(this);
+    return;
+  }
+  // Encoded once for every subscriber; what the encoder rejects or what is
+  // too large is dropped and counted, as on an unshared route.
+  encoded_.clear();
+  absl::Status s = common::sse::AppendEvent(event_, encoded_);
+  const size_t max = settings_->max_event_bytes;
+  bool deliver = false;
+  if (!s.ok()) {
+    stats_->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("route {}: dropped invalid event from service: {}",
+                 settings_->route_path, std::string(s.message()));
+  } else if (max > 0 && encoded_.size() > max) {
+    stats_->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
+                 settings_->route_path, event_.ByteSizeLong(), max);
+  } else {
+    deliver = true;
+  }
+  bool cancel = false;
+  bool pause = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+    if (deliver) {
+      // A subscriber too slow for the call is dropped (it closes itself).
+      auto slow = std::remove_if(
+          subscribers_.begin(), subscribers_.end(), [&](const auto& sub) {
+            switch (sub->SharedEvent(encoded_)) {
+              case StreamSession::SharedVerdict::kDrop: return true;
+              case StreamSession::SharedVerdict::kPause: pause = true; break;
+              case StreamSession::SharedVerdict::kKeep: break;
+            }
+            return false;
+          });
+      subscribers_.erase(slow, subscribers_.end());
+    }
+    if (subscribers_.empty() && !ending_) {
+      cancel = ending_ = true;
+    } else if (pause && !ending_) {
+      // The hold keeps OnDone away while no read is outstanding; taken
+      // before Resume() can see paused_.
+      AddHold();
+      paused_ = true;
+    } else {
+      pause = false;
+    }
+  }
+  SSEBRIDGE_TSAN_RELEASE(this);
+  if (cancel) {
+    Cancel();
+    return;
+  }
+  if (!pause) StartRead(&event_);
+}
+
+void SharedCall::OnDone(const grpc::Status& status) {
+  SSEBRIDGE_TSAN_ACQUIRE(this);
+  std::vector<std::shared_ptr<StreamSession>> subscribers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ending_ = true;
+    subscribers.swap(subscribers_);
+  }
+  table_->Remove(key_, this);
+  for (const auto& s : subscribers) s->SharedDone(status);
+  subscribers.clear();
+  // The table and settings belong to the server, which waits for this
+  // count to reach zero before it goes: nothing of theirs is touched after.
+  std::shared_ptr<SharedCall> keep = std::move(self_);
+  // Release: the server's Shutdown() reads this with acquire before it
+  // frees the table.
+  stats_->shared_calls.fetch_sub(1, std::memory_order_release);
+}
+
+void SharedCalls::Join(
+    const std::shared_ptr<StreamSession>& session, BackendPool* backend,
+    ActionRequest request,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  // The key: the request as the service would see it, minus what differs
+  // between viewers of the same data. Deterministic so that equal maps give
+  // equal bytes.
+  std::string key;
+  {
+    ActionRequest k = request;
+    k.clear_last_event_id();
+    k.clear_remote_addr();
+    google::protobuf::io::StringOutputStream out(&key);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    k.SerializeToCodedStream(&coded);
+  }
+  std::shared_ptr<SharedCall> call;
+  BackendPool::Pick pick{};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = calls_.find(key);
+    if (it != calls_.end()) {
+      session->shared_ = it->second;
+      if (it->second->Attach(session, /*head_now=*/false)) return;
+    }
+    pick = backend->Next();
+    call = std::make_shared<SharedCall>(this, key, settings_, stats_);
+    stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);
+    calls_[key] = call;
+    session->shared_ = call;
+    call->Attach(session,
+                 pick.channel->GetState(true) == GRPC_CHANNEL_READY);
+  }
+  call->Start(pick.stub, std::move(request), metadata);
+}
+
+void SharedCalls::Remove(const std::string& key, const SharedCall* call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(key);
+  if (it != calls_.end() && it->second.get() == call) calls_.erase(it);
+}
+
+size_t SharedCalls::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_.size();
+}
+
+}  // namespace ssebridge::frontend
