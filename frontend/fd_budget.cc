@@ -40,7 +40,7 @@ uint64_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use) {
   if (fd_limit == 0) return std::numeric_limits<uint64_t>::max();
   const uint64_t needed = fds_in_use + kFdReserve;
   if (fd_limit <= needed) return 0;
-  return (fd_limit - needed) / 2;
+  return fd_limit - needed;
 }
 
 }  // namespace ssebridge::frontend

@@ -30,9 +30,9 @@ uint64_t CountOpenFds();
 // (0) limit.
 bool InFdReserve(int fd, uint64_t fd_limit);
 
-// Streams that surely fit in `fd_limit` with `fds_in_use` open: two
-// descriptors each, kFdReserve kept free. For the start-up warning only
-// (streams cost one descriptor once Pistache drops its idle connection).
+// Most streams that can fit in `fd_limit` with `fds_in_use` open: one
+// descriptor each (two until Pistache drops its copy), kFdReserve kept free.
+// For the start-up warning only.
 uint64_t StreamsForFdLimit(uint64_t fd_limit, uint64_t fds_in_use);
 
 }  // namespace ssebridge::frontend

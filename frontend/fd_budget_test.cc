@@ -25,10 +25,10 @@ TEST(FdBudgetTest, UnknownLimitOrNoDescriptorNeverRefuses) {
   EXPECT_FALSE(InFdReserve(1 << 30, std::numeric_limits<uint64_t>::max()));
 }
 
-TEST(FdBudgetTest, StreamsThatSurelyFitCountTwoDescriptorsEach) {
-  EXPECT_EQ(StreamsForFdLimit(1024, 40), (1024 - 40 - kFdReserve) / 2);
+TEST(FdBudgetTest, StreamsThatCanFitCountOneDescriptorEach) {
+  EXPECT_EQ(StreamsForFdLimit(1024, 40), 1024 - 40 - kFdReserve);
   EXPECT_EQ(StreamsForFdLimit(50, 30), 0u);
-  EXPECT_EQ(StreamsForFdLimit(30 + kFdReserve + 2, 30), 1u);
+  EXPECT_EQ(StreamsForFdLimit(30 + kFdReserve + 1, 30), 1u);
   EXPECT_EQ(StreamsForFdLimit(0, 10), std::numeric_limits<uint64_t>::max());
 }
 
