@@ -3,11 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/sse/encoder.h"
 #include "common/tsan/annotations.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "spdlog/spdlog.h"
 
 namespace ssebridge::frontend {
 
@@ -105,20 +103,8 @@ void SharedCall::OnReadDone(bool ok) {
   // Encoded once for every subscriber; what the encoder rejects or what is
   // too large is dropped and counted, as on an unshared route.
   encoded_.clear();
-  absl::Status s = common::sse::AppendEvent(event_, encoded_);
-  const size_t max = settings_->max_event_bytes;
-  bool deliver = false;
-  if (!s.ok()) {
-    stats_->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("route {}: dropped invalid event from service: {}",
-                 settings_->route_path, std::string(s.message()));
-  } else if (max > 0 && encoded_.size() > max) {
-    stats_->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
-                 settings_->route_path, event_.ByteSizeLong(), max);
-  } else {
-    deliver = true;
-  }
+  const bool deliver =
+      AppendRouteEvent(event_, *settings_, stats_, encoded_);
   bool cancel = false;
   bool pause = false;
   {

@@ -180,21 +180,31 @@ void StreamSession::OnReadDone(bool ok) {
   }
 }
 
+bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
+                      const SessionSettings& settings, FrontendStats* stats,
+                      std::string& out) {
+  const size_t before = out.size();
+  absl::Status s = common::sse::AppendEvent(event, out);
+  const size_t max = settings.max_event_bytes;
+  if (!s.ok()) {
+    stats->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("route {}: dropped invalid event from service: {}",
+                 settings.route_path, std::string(s.message()));
+    return false;
+  }
+  if (max > 0 && out.size() - before > max) {
+    out.resize(before);
+    stats->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
+                 settings.route_path, event.ByteSizeLong(), max);
+    return false;
+  }
+  return true;
+}
+
 void StreamSession::AppendEventLocked() {
   CommitHeadLocked();
-  const size_t before = pending_.size();
-  absl::Status s = common::sse::AppendEvent(event_, pending_);
-  const size_t max = settings_->max_event_bytes;
-  if (!s.ok()) {
-    stats_->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("route {}: dropped invalid event from service: {}",
-                 settings_->route_path, std::string(s.message()));
-  } else if (max > 0 && pending_.size() - before > max) {
-    pending_.resize(before);
-    stats_->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
-                 settings_->route_path, event_.ByteSizeLong(), max);
-  } else {
+  if (AppendRouteEvent(event_, *settings_, stats_, pending_)) {
     ++events_;
     stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
   }

@@ -57,6 +57,14 @@ struct SessionSettings {
   uint32_t retry_after_seconds = 5;
 };
 
+// Encodes `event` onto `out` as SSE. An event the encoder rejects (CR/LF in
+// its name or id) or one over the route's max_event_bytes is dropped,
+// counted and logged, and `out` is left as it was; returns whether it was
+// appended.
+bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
+                      const SessionSettings& settings, FrontendStats* stats,
+                      std::string& out);
+
 // kSse relays events as Server-Sent Events. kCollectHtml serves an htmx 2
 // form POST that did not ask for a stream: every fragment is collected and
 // sent as one text/html response when the call ends.
