@@ -1,6 +1,8 @@
 #include "frontend/frontend_server.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pistache/peer.h>
 #include <unistd.h>
 
@@ -558,6 +560,11 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     return;
   }
   peer->setIdle(true);
+  // Events are small and go out one by one: without this, Nagle holds an
+  // event back until the previous one is acknowledged, and a client that
+  // delays its ACKs (40 ms on Linux) delays the stream with it.
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
   // htmx 2's hx-post cannot consume a stream: a POST that does not accept
   // text/event-stream gets every fragment as one text/html response.

@@ -2,6 +2,7 @@
 // with an ephemeral port, a real in-process gRPC test service, and raw TCP
 // clients that parse with common/sse.
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -490,6 +491,36 @@ TEST_F(RelayTest, SharedRouteWithBackendDownIs503) {
   ASSERT_TRUE(c.Get("/down/shared"));
   ASSERT_TRUE(c.ReadHead(absl::Seconds(5)));
   EXPECT_EQ(c.status(), 503);
+}
+
+// The frontend runs in this process, so the server side of a stream's
+// connection is one of our descriptors: the one whose peer is the client.
+TEST_F(RelayTest, StreamSocketsHaveNagleOff) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/idle"));
+  ASSERT_TRUE(c.ReadHead());
+  sockaddr_in client{};
+  socklen_t len = sizeof(client);
+  ASSERT_EQ(getsockname(c.fd(), reinterpret_cast<sockaddr*>(&client), &len),
+            0);
+  int found = 0;
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in peer{};
+    socklen_t plen = sizeof(peer);
+    if (fd == c.fd() ||
+        getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0 ||
+        peer.sin_family != AF_INET || peer.sin_port != client.sin_port ||
+        peer.sin_addr.s_addr != client.sin_addr.s_addr) {
+      continue;
+    }
+    int nodelay = 0;
+    socklen_t olen = sizeof(nodelay);
+    ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &olen), 0);
+    EXPECT_NE(nodelay, 0) << "fd " << fd;
+    ++found;
+  }
+  EXPECT_GE(found, 1) << "no server-side socket found for the stream";
 }
 
 TEST_F(RelayTest, BackendDownIs503BeforeHeaders) {
