@@ -201,26 +201,17 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
   }
   bool resume = false;
   bool resume_shared = false;
-  bool drop_shared = false;
   {
     std::lock_guard<std::mutex> lock(s.mu_);
     s.unsent_ = s.io_out_.size() - s.io_off_;
-    s.socket_full_ = s.unsent_ > 0;
     const bool low = s.pending_.size() + s.unsent_ < s.settings_->low_water;
     if (s.read_paused_ && low) {
       s.read_paused_ = false;
       resume = true;
     }
-    if (s.shared_wait_) {
-      if (low) {
-        s.shared_wait_ = false;
-        resume_shared = true;
-      } else if (s.socket_full_) {
-        // The shared call waited on this stream, but it is the client that
-        // is behind, not the frontend: drop it so the others go on.
-        s.DropFromSharedLocked();
-        drop_shared = true;
-      }
+    if (s.shared_wait_ && low) {
+      s.shared_wait_ = false;
+      resume_shared = true;
     }
   }
   if (resume) {
@@ -228,7 +219,6 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     s.StartRead(&s.event_);
     s.RemoveHold();
   }
-  if (drop_shared) s.StopUpstream(false);  // Detach resumes the call
   if (resume_shared) s.shared_->Resume();
 }
 
@@ -315,6 +305,7 @@ void IoLoop::Tick(absl::Time now) {
   std::vector<std::shared_ptr<StreamSession>> timed_out;
   std::vector<std::shared_ptr<StreamSession>> expired;
   std::vector<std::shared_ptr<StreamSession>> stuck;
+  std::vector<std::shared_ptr<StreamSession>> slow_shared;
   for (auto& [fd, sp] : sessions_) {
     StreamSession& s = *sp;
     const SessionSettings& cfg = *s.settings_;
@@ -331,6 +322,15 @@ void IoLoop::Tick(absl::Time now) {
     bool flush = false;
     {
       std::lock_guard<std::mutex> lock(s.mu_);
+      if (s.shared_wait_ &&
+          now - s.shared_wait_since_ >
+              std::min(kSharedWaitLimit, cfg.write_timeout / 2)) {
+        // Its client has held the shared call back too long: it ends once
+        // what it has buffered is written, and the others go on.
+        s.DropFromSharedLocked();
+        slow_shared.push_back(sp);
+        to_flush.push_back(sp);  // closes it at once if nothing is left
+      }
       if (!s.upstream_done_ && !s.unreadable_ &&
           now - s.read_ended_at_ > kStuckAfterReadEnd) {
         s.unreadable_ = true;
@@ -367,6 +367,11 @@ void IoLoop::Tick(absl::Time now) {
     spdlog::warn("route {}: upstream message could not be parsed; ending "
                  "the stream", s->settings_->route_path);
     s->ctx_.TryCancel();
+  }
+  for (auto& s : slow_shared) {
+    spdlog::warn("route {}: client {} too slow for the shared call; closing",
+                 s->settings_->route_path, s->client_ip_);
+    s->StopUpstream(false);  // unsubscribes; the call reads on
   }
   for (auto& s : to_flush) Flush(s);
 }

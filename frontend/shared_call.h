@@ -5,13 +5,14 @@
 //
 // Lifetime: a SharedCall is held by its table while it takes subscribers, by
 // itself from Start() until OnDone, and by each subscribed StreamSession.
-// The call never waits for a slow client: a stream whose client does not
-// keep up is dropped. It does wait for the frontend: when a stream's buffer
-// passes high water while its socket still takes bytes (the loop is behind,
-// e.g. in a burst to many streams), reading stops until that stream drains
-// below low water, so gRPC flow control pushes back on the service. The
-// last subscriber to leave cancels the call and takes it out of the table,
-// so the next browser starts a fresh one.
+// Backpressure: when a stream's buffer passes high water (the loop is
+// behind in a burst to many streams, or a client reads slowly), reading
+// stops until that stream drains below low water, so gRPC flow control
+// pushes back on the service. A stream that keeps the call waiting longer
+// than kSharedWaitLimit (1 s) is dropped (its browser reconnects), so one
+// slow client cannot hold the others back. The last subscriber to leave
+// cancels the call and takes it out of the table, so the next browser
+// starts a fresh one.
 //
 // Thread-safety: everything is thread-safe. Lock order: the table's mutex,
 // then a call's, then a session's; gRPC calls are made without any of them.

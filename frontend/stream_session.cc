@@ -344,17 +344,11 @@ StreamSession::SharedVerdict StreamSession::SharedEvent(
     const size_t buffered = pending_.size() + unsent_;
     stats_->NoteBuffered(buffered);
     if (buffered > settings_->high_water) {
-      if (socket_full_) {
-        // The client does not keep up and the call waits for no one: what
-        // is buffered still goes out, then the stream closes and the
-        // browser reconnects.
-        DropFromSharedLocked();
-        flush = NeedFlushLocked() || flush;
-        verdict = SharedVerdict::kDrop;
-      } else {
+      if (!shared_wait_) {
         shared_wait_ = true;
-        verdict = SharedVerdict::kPause;
+        shared_wait_since_ = absl::Now();
       }
+      verdict = SharedVerdict::kPause;
     }
   }
   ScheduleFlush(flush);

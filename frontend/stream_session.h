@@ -39,6 +39,10 @@ class SharedCall;
 class SharedCalls;
 class StreamRegistry;
 
+// How long one stream of a shared route may keep the call waiting (or half
+// of limits.write_timeout, if that is shorter).
+inline constexpr absl::Duration kSharedWaitLimit = absl::Seconds(1);
+
 // Per-route settings a session needs, resolved once from the config.
 struct SessionSettings {
   std::string route_path;
@@ -102,11 +106,12 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // instead of the session running a call of its own; it holds its lock.
   void SharedHead();
   // Appends an already-encoded event for the loop to write (it coalesces
-  // a burst into few send() calls). kDrop: this stream is closed or its
-  // client is too slow for the call (it is ending; unsubscribe it). kPause:
-  // its buffer passed high water while its socket still takes bytes, so the
-  // frontend is what is behind: the call should stop reading until this
-  // stream drains below low water (the loop then calls SharedCall::Resume).
+  // a burst into few send() calls). kDrop: this stream is closed or ending
+  // (unsubscribe it). kPause: its buffer passed high water: the call should
+  // stop reading until it drains below low water (the loop then calls
+  // SharedCall::Resume). A stream that keeps the call waiting longer than
+  // kSharedWaitLimit is dropped by the loop's tick, so one slow client holds
+  // the others back for at most that long.
   enum class SharedVerdict { kKeep, kDrop, kPause };
   SharedVerdict SharedEvent(absl::string_view bytes);
   void SharedDone(const grpc::Status& status);
@@ -181,10 +186,10 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // to the socket under mu_ (no hop through the loop); anything it cannot
   // write at once goes to pending_ and the loop takes over as usual.
   bool direct_ok_ ABSL_GUARDED_BY(mu_) = false;
-  // The loop's last write left bytes the socket would not take.
-  bool socket_full_ ABSL_GUARDED_BY(mu_) = false;
-  // Shared routes: the call waits for this stream to drain (kPause).
+  // Shared routes: the call waits for this stream to drain (kPause), since
+  // this time; past kSharedWaitLimit the stream is dropped instead.
   bool shared_wait_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time shared_wait_since_ ABSL_GUARDED_BY(mu_);
   absl::Time direct_last_write_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   uint64_t direct_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   Outcome outcome_ ABSL_GUARDED_BY(mu_) = Outcome::kClientGone;

@@ -442,14 +442,15 @@ TEST_F(RelayTest, SharedCallDropsASlowStreamAndTheOthersGoOn) {
         << "event " << i;
   }
   // The slow one is closed (after write_timeout, as it reads nothing).
+  EXPECT_EQ(frontend_->stats().shared_slow_dropped.load(), dropped + 1);
   EXPECT_TRUE(slow.ReadToEof(absl::Seconds(20)));
   fast.Close();
 }
 
-// Events each larger than high water: every one puts the streams over it
-// while their sockets still take bytes, so the call pauses until the loop
-// has written them out. Fast readers lose nothing and are never dropped.
-TEST_F(RelayTest, SharedCallWaitsForTheFrontendNotForClients) {
+// Events each larger than high water: every one puts the streams over it,
+// so the call pauses until they have drained. Readers that keep reading
+// lose nothing and are never dropped.
+TEST_F(RelayTest, SharedCallPausesForStreamsOverHighWaterAndLosesNothing) {
   const uint64_t dropped = frontend_->stats().shared_slow_dropped.load();
   std::vector<Event> events;
   for (int i = 0; i < 12; ++i) {
