@@ -113,7 +113,7 @@ export async function startEdge(upstreamPort, tmp, logDir = tmp) {
         NGINX_MASTER_PROCESS: "off",
         NGINX_WORKERS: "1",
         NGINX_TEMPLATE: TEMPLATE,
-        NGINX: nginx,
+        NGINX_BIN: nginx,
       });
     } else {
       const conf = path.join(dir, "nginx.conf");
