@@ -19,6 +19,11 @@
 
 namespace ssebridge::frontend {
 
+// The arguments of the frontend's backend channels; `index` keeps the
+// channels of one pool on separate connections. Shared with the benchmark
+// that measures gRPC's own cost (tests/bench/grpc_stream_cost).
+grpc::ChannelArguments BackendChannelArgs(int index);
+
 class BackendPool {
  public:
   BackendPool(std::string name, const std::string& target, int channels);

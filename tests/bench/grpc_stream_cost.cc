@@ -32,7 +32,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
+#include "frontend/backend_pool.h"
 #include "tests/bench/load_stats.h"
+#include "tests/util/test_util.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50061", "loadgen address");
 ABSL_FLAG(int, streams, 1000, "calls to hold open");
@@ -133,15 +135,7 @@ Sample SampleSelf() {
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   s.cpu_ms = static_cast<double>(ts.tv_sec) * 1e3 +
              static_cast<double>(ts.tv_nsec) / 1e6;
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      std::vector<absl::string_view> f =
-          absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (f.size() >= 2) (void)absl::SimpleAtoi(f[1], &s.rss_kb);
-    }
-  }
+  s.rss_kb = std::max<long>(0, ssebridge::testing::VmRssKb(0));
   return s;
 }
 
@@ -154,19 +148,9 @@ int main(int argc, char** argv) {
   std::vector<std::shared_ptr<grpc::Channel>> chans;
   std::vector<std::unique_ptr<v1::ActionService::Stub>> stubs;
   for (int i = 0; i < channels; ++i) {
-    grpc::ChannelArguments args;  // as frontend/backend_pool.cc
-    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("ssebridge.channel_index", i);
-    args.SetServiceConfigJSON(
-        R"({"loadBalancingConfig":[{"round_robin":{}}]})");
     auto ch = grpc::CreateCustomChannel(
-        absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args);
+        absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(),
+        ssebridge::frontend::BackendChannelArgs(i));
     ch->WaitForConnected(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
     stubs.push_back(v1::ActionService::NewStub(ch));

@@ -63,6 +63,7 @@
 #include "common/sse/parser.h"
 #include "tests/bench/http_response.h"
 #include "tests/bench/load_stats.h"
+#include "tests/util/test_util.h"
 
 ABSL_FLAG(std::string, url, "", "Stream URL, http://127.0.0.1:PORT/path?query");
 ABSL_FLAG(int, streams, 100, "Streams to open (in total over --procs).");
@@ -804,15 +805,7 @@ ServerSample SampleProcess(int pid) {
       }
     }
   }
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      std::vector<absl::string_view> f =
-          absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (f.size() >= 2) (void)absl::SimpleAtoi(f[1], &s.rss_kb);
-    }
-  }
+  s.rss_kb = std::max<int64_t>(0, ssebridge::testing::VmRssKb(pid));
   return s;
 }
 

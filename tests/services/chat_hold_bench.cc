@@ -36,12 +36,15 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
+#include "tests/util/test_util.h"
 
 extern char** environ;
 
 namespace {
 
 namespace v1 = ::ssebridge::action::v1;
+using ::ssebridge::testing::FreeLoopbackPort;
+using ::ssebridge::testing::VmRssKb;
 
 // Counters the reactors bump and main waits on, with a bound.
 class Counters {
@@ -105,35 +108,6 @@ class Subscriber final : public grpc::ClientReadReactor<v1::Event> {
   bool got_ = false;
 };
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-// VmRSS of `pid` in KiB, or -1.
-long RssKb(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "VmRSS:")) {
-      long kb = -1;
-      std::string digits;
-      for (char c : line) {
-        if (c >= '0' && c <= '9') digits.push_back(c);
-      }
-      return absl::SimpleAtoi(digits, &kb) ? kb : -1;
-    }
-  }
-  return -1;
-}
-
 int ThreadCount(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
   std::string line;
@@ -185,7 +159,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string binary = Flag(argc, argv, "binary", CHAT_BOT_BINARY);
-  const int port = FreePort();
+  const int port = FreeLoopbackPort();
   const std::string listen = absl::StrCat("--listen=127.0.0.1:", port);
 
   pid_t child = 0;
@@ -229,7 +203,7 @@ int main(int argc, char** argv) {
     stop_child();
     return 1;
   }
-  const long rss_before = RssKb(child);
+  const long rss_before = VmRssKb(child);
   const int threads_before = ThreadCount(child);
 
   Counters counters;
@@ -257,7 +231,7 @@ int main(int argc, char** argv) {
         counters.WaitFor(counters.received, subscribers, absl::Seconds(30));
     if (attempt == 0) fanout_time = absl::Now() - post_start;
   }
-  const long rss_after = RssKb(child);
+  const long rss_after = VmRssKb(child);
   const int threads_after = ThreadCount(child);
 
   std::printf("chat_bot idle chat_stream subscribers: %d over %d channels\n",
@@ -277,7 +251,7 @@ int main(int argc, char** argv) {
   const bool all_done =
       counters.WaitFor(counters.done, subscribers, absl::Seconds(60));
   if (all_done) {
-    std::printf("  server RSS after all cancelled: %ld KiB\n", RssKb(child));
+    std::printf("  server RSS after all cancelled: %ld KiB\n", VmRssKb(child));
   }
   if (all_done) subs.clear();  // reactors must outlive OnDone
   stop_child();

@@ -4,7 +4,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace ssebridge::testing {
@@ -41,6 +48,21 @@ int PortFromListeningLine(absl::string_view line) {
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   int port = 0;
   return absl::SimpleAtoi(rest, &port) ? port : 0;
+}
+
+int64_t VmRssKb(int pid) {
+  std::ifstream status(pid > 0 ? absl::StrCat("/proc/", pid, "/status")
+                               : std::string("/proc/self/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!absl::StartsWith(line, "VmRSS:")) continue;
+    std::vector<absl::string_view> f =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int64_t kb = -1;
+    if (f.size() >= 2 && absl::SimpleAtoi(f[1], &kb)) return kb;
+    return -1;
+  }
+  return -1;
 }
 
 }  // namespace ssebridge::testing

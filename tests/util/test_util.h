@@ -1,9 +1,11 @@
 // Small helpers shared by the integration, reliability, soak and service
-// tests: bounded waiting, a free loopback port, and reading the port from the
-// frontend binary's "listening on http://HOST:PORT/" line. Thread-safe.
+// tests and benchmark tools: bounded waiting, a free loopback port, reading
+// the port from the frontend binary's "listening on http://HOST:PORT/" line,
+// and a process's resident memory. Thread-safe.
 #ifndef SSEBRIDGE_TESTS_UTIL_TEST_UTIL_H_
 #define SSEBRIDGE_TESTS_UTIL_TEST_UTIL_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -20,6 +22,10 @@ int FreeLoopbackPort();
 
 // The port in "listening on http://127.0.0.1:PORT/", or 0.
 int PortFromListeningLine(absl::string_view line);
+
+// VmRSS of process `pid` (this process when pid <= 0) in KiB, from
+// /proc/PID/status; -1 if it cannot be read.
+int64_t VmRssKb(int pid);
 
 }  // namespace ssebridge::testing
 
