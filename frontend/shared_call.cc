@@ -24,7 +24,7 @@ bool SharedCall::Attach(const std::shared_ptr<StreamSession>& session,
   std::lock_guard<std::mutex> lock(mu_);
   if (ending_) return false;
   subscribers_.push_back(session);
-  if (started_ || head_now) session->SharedHead();
+  if (started_ || head_now) session->CommitHead();
   return true;
 }
 
@@ -67,11 +67,6 @@ void SharedCall::Cancel() {
   ctx_.TryCancel();  // also fine before the call has started
 }
 
-size_t SharedCall::subscribers() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return subscribers_.size();
-}
-
 void SharedCall::Start(
     ActionService::Stub* stub, ActionRequest request,
     const std::vector<std::pair<std::string, std::string>>& metadata) {
@@ -89,7 +84,7 @@ void SharedCall::OnReadInitialMetadataDone(bool ok) {
   if (ok) {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;
-    for (const auto& s : subscribers_) s->SharedHead();
+    for (const auto& s : subscribers_) s->CommitHead();
   }
   SSEBRIDGE_TSAN_RELEASE(this);
 }
@@ -151,7 +146,7 @@ void SharedCall::OnDone(const grpc::Status& status) {
     subscribers.swap(subscribers_);
   }
   table_->Remove(key_, this);
-  for (const auto& s : subscribers) s->SharedDone(status);
+  for (const auto& s : subscribers) s->EndUpstream(status);
   subscribers.clear();
   // The table and settings belong to the server, which waits for this
   // count to reach zero before it goes: nothing of theirs is touched after.
@@ -202,11 +197,6 @@ void SharedCalls::Remove(const std::string& key, const SharedCall* call) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = calls_.find(key);
   if (it != calls_.end() && it->second.get() == call) calls_.erase(it);
-}
-
-size_t SharedCalls::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return calls_.size();
 }
 
 }  // namespace ssebridge::frontend

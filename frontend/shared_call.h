@@ -64,8 +64,6 @@ class SharedCall
   void OnReadDone(bool ok) override;
   void OnDone(const grpc::Status& status) override;
 
-  size_t subscribers() const;
-
  private:
   // Cancels the call and leaves the table; call without mu_.
   void Cancel();
@@ -81,7 +79,7 @@ class SharedCall
   std::string encoded_;                 // gRPC side only
   std::shared_ptr<SharedCall> self_;    // held from Start() until OnDone
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::vector<std::shared_ptr<StreamSession>> subscribers_
       ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;  // the backend answered
@@ -106,13 +104,10 @@ class SharedCalls {
   // Takes `call` out of the table if it is still the entry for `key`.
   void Remove(const std::string& key, const SharedCall* call);
 
-  // Calls in the table.
-  size_t size() const;
-
  private:
   const SessionSettings* const settings_;
   FrontendStats* const stats_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<SharedCall>> calls_
       ABSL_GUARDED_BY(mu_);
 };

@@ -120,14 +120,18 @@ size_t StreamSession::buffered_bytes() const {
 
 void StreamSession::OnReadInitialMetadataDone(bool ok) {
   TSAN_ACQUIRE(this);
+  if (ok) CommitHead();
+  TSAN_RELEASE(this);
+}
+
+void StreamSession::CommitHead() {
   bool flush = false;
-  if (ok) {
+  {
     std::lock_guard<std::mutex> lock(mu_);
     CommitHeadLocked();
     flush = NeedFlushLocked();
   }
   ScheduleFlush(flush);
-  TSAN_RELEASE(this);
 }
 
 void StreamSession::OnReadDone(bool ok) {
@@ -309,22 +313,16 @@ bool StreamSession::EndUpstreamLocked(const grpc::Status& status) {
 
 void StreamSession::OnDone(const grpc::Status& status) {
   TSAN_ACQUIRE(this);
-  bool flush = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    flush = EndUpstreamLocked(status);
-  }
-  ScheduleFlush(flush);
+  EndUpstream(status);
   // Drop the gRPC side's reference last; this may free the session.
   std::shared_ptr<StreamSession> keep = std::move(self_);
 }
 
-void StreamSession::SharedHead() {
+void StreamSession::EndUpstream(const grpc::Status& status) {
   bool flush = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    CommitHeadLocked();
-    flush = NeedFlushLocked();
+    flush = EndUpstreamLocked(status);
   }
   ScheduleFlush(flush);
 }
@@ -361,15 +359,6 @@ void StreamSession::DropFromSharedLocked() {
   upstream_done_ = true;
   finishing_ = true;
   outcome_ = Outcome::kTimeout;
-}
-
-void StreamSession::SharedDone(const grpc::Status& status) {
-  bool flush = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    flush = EndUpstreamLocked(status);
-  }
-  ScheduleFlush(flush);
 }
 
 void StreamSession::StopUpstream(bool cancel_own) {

@@ -102,9 +102,12 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // `event` with a retry hint so the browser comes back, cancels the call.
   void EndEarly(absl::string_view event, uint32_t retry_ms, Outcome outcome);
 
-  // Fan-out (shared routes; see shared_call.h). The SharedCall calls these
-  // instead of the session running a call of its own; it holds its lock.
-  void SharedHead();
+  // Sends the SSE head now (the backend answered). Also called by a
+  // SharedCall for its subscribers (shared routes; see shared_call.h).
+  void CommitHead();
+  // The upstream call ended with `status`: terminal or error event, or a
+  // plain HTTP error if no head was sent yet. Also called by a SharedCall.
+  void EndUpstream(const grpc::Status& status);
   // Appends an already-encoded event for the loop to write (it coalesces
   // a burst into few send() calls). kDrop: this stream is closed or ending
   // (unsubscribe it). kPause: its buffer passed high water: the call should
@@ -114,7 +117,6 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // the others back for at most that long.
   enum class SharedVerdict { kKeep, kDrop, kPause };
   SharedVerdict SharedEvent(absl::string_view bytes);
-  void SharedDone(const grpc::Status& status);
 
   int fd() const { return fd_; }
   IoLoop* loop() const { return loop_; }
@@ -140,8 +142,7 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   // kCollectHtml: appends the current event's payload as HTML; false once
   // the body passes max_event_bytes.
   bool CollectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The call has ended: terminal or error event, or a plain HTTP error if
-  // no head was sent yet; returns whether the loop must flush.
+  // EndUpstream under mu_; returns whether the loop must flush.
   bool EndUpstreamLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Marks a stream of a shared route as too slow: it ends once what it has
