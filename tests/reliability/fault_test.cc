@@ -206,7 +206,7 @@ TEST(FaultTest, SlowlorisAndOversizedRequestsAreCutOff) {
   big.SendAll(absl::StrCat("GET /t/idle HTTP/1.1\r\nHost: x\r\nX-Big: ",
                            std::string(70 * 1024, 'a'), "\r\n\r\n"));
   ASSERT_TRUE(big.ReadHead(absl::Seconds(3)));
-  EXPECT_EQ(big.status(), 413);
+  EXPECT_EQ(big.status(), 431);
   SseClient body;
   ASSERT_TRUE(body.Connect(fe.port()));
   body.SendAll(absl::StrCat(
