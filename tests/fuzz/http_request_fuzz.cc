@@ -86,6 +86,17 @@ bool Drain(int fd, int timeout_ms, std::string* out) {
   }
 }
 
+// Stops the servers' threads before exit() destroys the statics they use
+// (a transport thread once read freed memory after libFuzzer's final exit).
+// Registered after the first input, so it runs before the destructors of
+// everything constructed until then, gRPC's and spdlog's included.
+void StopServers() {
+  Harness& h = Get();
+  h.frontend->Shutdown(absl::Seconds(1));
+  h.frontend.reset();
+  h.backend.reset();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -106,6 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   close(fd);
 
   static int n = 0;
+  if (n == 0) std::atexit(StopServers);
   if (++n % 256 == 0) {
     int probe = Connect(h.frontend->port());
     const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
