@@ -309,6 +309,11 @@ void IoLoop::Tick(absl::Time now) {
   for (auto& [fd, sp] : sessions_) {
     StreamSession& s = *sp;
     const SessionSettings& cfg = *s.settings_;
+    if (s.shared_ != nullptr &&
+        s.shared_->CancelIfStuck(now, kStuckAfterReadEnd)) {
+      spdlog::warn("route {}: upstream message could not be parsed; ending "
+                   "the shared call", cfg.route_path);
+    }
     if (s.io_off_ < s.io_out_.size() &&
         now - s.io_stalled_since_ > cfg.write_timeout) {
       timed_out.push_back(sp);

@@ -91,7 +91,9 @@ void SharedCall::OnReadInitialMetadataDone(bool ok) {
 
 void SharedCall::OnReadDone(bool ok) {
   SSEBRIDGE_TSAN_ACQUIRE(this);
-  if (!ok) {  // OnDone follows
+  if (!ok) {  // OnDone follows, unless a message could not be parsed
+    read_ended_ns_.store(absl::ToUnixNanos(absl::Now()),
+                         std::memory_order_relaxed);
     SSEBRIDGE_TSAN_RELEASE(this);
     return;
   }
@@ -137,16 +139,33 @@ void SharedCall::OnReadDone(bool ok) {
   if (!pause) StartRead(&event_);
 }
 
+bool SharedCall::CancelIfStuck(absl::Time now, absl::Duration after) {
+  const int64_t ended = read_ended_ns_.load(std::memory_order_relaxed);
+  if (ended == 0 || now - absl::FromUnixNanos(ended) <= after) return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ending_ || unreadable_) return false;
+    unreadable_ = true;
+  }
+  ctx_.TryCancel();
+  return true;
+}
+
 void SharedCall::OnDone(const grpc::Status& status) {
   SSEBRIDGE_TSAN_ACQUIRE(this);
   std::vector<std::shared_ptr<StreamSession>> subscribers;
+  grpc::Status end = status;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ending_ = true;
     subscribers.swap(subscribers_);
+    if (unreadable_) {
+      end = grpc::Status(grpc::StatusCode::INTERNAL,
+                         "upstream sent a message that cannot be parsed");
+    }
   }
   table_->Remove(key_, this);
-  for (const auto& s : subscribers) s->EndUpstream(status);
+  for (const auto& s : subscribers) s->EndUpstream(end);
   subscribers.clear();
   // The table and settings belong to the server, which waits for this
   // count to reach zero before it goes: nothing of theirs is touched after.

@@ -30,6 +30,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
 #include "frontend/backend_pool.h"
 #include "frontend/stats.h"
 #include "frontend/stream_session.h"
@@ -55,6 +56,11 @@ class SharedCall
   void Detach(const StreamSession* session);
   // Reads on after a pause (a subscriber drained below low water).
   void Resume();
+  // Cancels the call if its reads ended more than `after` ago without OnDone
+  // (gRPC could not parse a message; see StreamSession::read_ended_at_), so
+  // its streams end with an error event. True if it did. Cheap when reads
+  // have not ended: called by every subscriber's IoLoop tick.
+  bool CancelIfStuck(absl::Time now, absl::Duration after);
 
   void Start(ssebridge::action::v1::ActionService::Stub* stub,
              ssebridge::action::v1::ActionRequest request,
@@ -86,6 +92,9 @@ class SharedCall
   bool ending_ ABSL_GUARDED_BY(mu_) = false;   // cancelled or done
   // No read outstanding and a hold taken, until Resume() (see above).
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool unreadable_ ABSL_GUARDED_BY(mu_) = false;  // cancelled as stuck
+  // When OnReadDone(false) came, in absl::ToUnixNanos; 0 while reading.
+  std::atomic<int64_t> read_ended_ns_{0};
 };
 
 // One route's live shared calls.

@@ -494,6 +494,26 @@ TEST_F(RelayTest, SharedRouteWithBackendDownIs503) {
   EXPECT_EQ(c.status(), 503);
 }
 
+// gRPC cannot parse a message with invalid UTF-8 in a string field: the
+// call's reads end and OnDone never comes until it is cancelled.
+TEST_F(RelayTest, SharedCallStuckOnAnUnparsableMessageEndsWithAnError) {
+  Event fine = TextProto("text", "still here");
+  Event bad = TextProto("raw", std::string("ok \xff\xfe bytes"));
+  svc().SetScript("shared_utf8", {fine, bad, fine});
+  SseClient a;
+  SseClient b;
+  ASSERT_TRUE(a.Connect(port()));
+  ASSERT_TRUE(b.Connect(port()));
+  ASSERT_TRUE(a.Get("/s/script?script=shared_utf8"));
+  ASSERT_TRUE(b.Get("/s/script?script=shared_utf8"));
+  for (SseClient* c : {&a, &b}) {
+    ASSERT_TRUE(c->ReadToEof(absl::Seconds(5))) << c->raw_body();
+    ASSERT_FALSE(c->events().empty());
+    EXPECT_EQ(c->events().back().type, "error");
+    EXPECT_THAT(c->raw_body(), ::testing::Not(HasSubstr("\xff")));
+  }
+}
+
 // The frontend runs in this process, so the server side of a stream's
 // connection is one of our descriptors: the one whose peer is the client.
 TEST_F(RelayTest, StreamSocketsHaveNagleOff) {
