@@ -106,6 +106,9 @@ struct TransportFieldAccess {
 };
 template struct TransportFieldAccess<&Pistache::Tcp::Handler::transport_>;
 
+// Where a connection's RequestGuard lives in Pistache's per-peer data.
+constexpr const char* kGuardData = "ssebridge.request_guard";
+
 // The handler Pistache drives. Each connection's bytes pass through a
 // RequestGuard (see request_guard.h: Pistache's parser reads past its buffer
 // on some inputs), which releases whole requests to a RequestHandler or
@@ -126,7 +129,6 @@ class GuardedHandler : public Http::Handler {
   }
 
  private:
-  static constexpr const char* kGuardData = "ssebridge.request_guard";
   // Room for the NUL and a rewritten Content-Length line: the guard enforces
   // the configured limit itself.
   static constexpr size_t kGuardSlack = 64;
@@ -647,10 +649,11 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     return;
   }
 
-  // Take the connection over: our own descriptor for it, and Pistache told
-  // the connection is idle so that its request timers never answer 408 into
-  // the stream (an idle connection is only dropped from its table, which
-  // closes Pistache's descriptor, not ours).
+  // Take the connection over: our own descriptor for it, Pistache told the
+  // connection is idle so that its request timers never answer 408 into the
+  // stream (an idle connection is only dropped from its table, which closes
+  // Pistache's descriptor, not ours), and its guard stopped so that nothing
+  // the client sends later is answered into the stream either.
   std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer();
   int fd = peer ? fcntl(peer->fd(), F_DUPFD_CLOEXEC, 0) : -1;
   if (InFdReserve(fd, fd_limit_)) {
@@ -666,6 +669,10 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     return;
   }
   peer->setIdle(true);
+  if (auto guard = std::static_pointer_cast<RequestGuard>(
+          peer->tryGetData(kGuardData))) {
+    guard->Stop();
+  }
   // Events are small and go out one by one: without this, Nagle holds an
   // event back until the previous one is acknowledged, and a client that
   // delays its ACKs (40 ms on Linux) delays the stream with it.

@@ -203,6 +203,13 @@ RequestGuard::Result RequestGuard::ParseHead(size_t head_end) {
   return {};
 }
 
+void RequestGuard::Stop() {
+  state_ = State::kClosed;
+  std::string().swap(buf_);
+  head_.clear();
+  body_.clear();
+}
+
 RequestGuard::Result RequestGuard::Complete(std::string request) {
   request.push_back('\0');
   state_ = State::kHead;
@@ -218,11 +225,7 @@ RequestGuard::Result RequestGuard::Complete(std::string request) {
 }
 
 RequestGuard::Result RequestGuard::Refuse(int code, std::string message) {
-  state_ = State::kClosed;
-  buf_.clear();
-  buf_.shrink_to_fit();
-  head_.clear();
-  body_.clear();
+  Stop();
   Result r;
   r.kind = Result::kRefuse;
   r.code = code;

@@ -49,6 +49,11 @@ class RequestGuard {
   // call returns kNeedMore and drops its input.
   Result Feed(absl::string_view data);
 
+  // The connection now carries a stream, not requests: whatever the client
+  // sends from here on is dropped, never parsed into a response that would
+  // land in the middle of the stream.
+  void Stop();
+
   // Largest chunk-size line (with extensions) and trailer section accepted.
   static constexpr size_t kMaxChunkLine = 1024;
 

@@ -144,6 +144,14 @@ TEST(RequestGuardTest, BadRequestsAreRefusedWithTheirStatus) {
   }
 }
 
+TEST(RequestGuardTest, StoppedGuardDropsEverything) {
+  RequestGuard g(4096);
+  ASSERT_EQ(g.Feed("GET /a HTTP/1.1\r\n\r\n").kind, Result::kRequest);
+  g.Stop();
+  EXPECT_EQ(g.Feed("GET /b HTTP/1.1\r\n\r\n").kind, Result::kNeedMore);
+  EXPECT_EQ(g.Feed("GET /c HTTP/1.1\r\n\r\n").kind, Result::kNeedMore);
+}
+
 TEST(RequestGuardTest, ManyTinyChunksUpToTheLimit) {
   RequestGuard g(64 * 1024);
   std::string req = "POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";

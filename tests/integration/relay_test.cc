@@ -660,6 +660,21 @@ TEST_F(RelayTest, RequestFramingIsCheckedBeforePistacheParses) {
   }
 }
 
+TEST_F(RelayTest, RequestsSentOnAStreamConnectionAreNeverAnsweredIntoIt) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/t/idle?tag=pipelined"));
+  ASSERT_TRUE(c.ReadHead());
+  ASSERT_TRUE(c.SendAll("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.ReadUntil(
+      [&] {
+        return std::count(c.comments().begin(), c.comments().end(), " ping") >= 2;
+      },
+      absl::Seconds(3)));
+  EXPECT_THAT(c.raw_body(), ::testing::Not(HasSubstr("HTTP/1.1")));
+  EXPECT_TRUE(c.events().empty());
+}
+
 TEST_F(RelayTest, HeartbeatOnIdleStream) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
