@@ -2,6 +2,7 @@
 // notifications_service.h.
 //
 //   notifications --listen=127.0.0.1:50052 --history=200 --demo_interval=3s
+//       --max_users=100000
 #include <signal.h>
 
 #include <memory>
@@ -20,6 +21,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50052",
           "gRPC address to serve on (host:port; port 0 picks a free one)");
 ABSL_FLAG(int32_t, history, 200,
           "notifications kept per user for replay after a reconnect");
+ABSL_FLAG(int32_t, max_users, 100000,
+          "users whose history is kept; past it the least recently used "
+          "user with no open stream is forgotten");
 ABSL_FLAG(absl::Duration, demo_interval, absl::ZeroDuration(),
           "post a generated notification to user \"demo\" this often "
           "(0 = off)");
@@ -42,7 +46,13 @@ int main(int argc, char** argv) {
     spdlog::error("notifications: --history must be at least 1");
     return 1;
   }
-  n::NotificationStore store(static_cast<size_t>(history));
+  const int32_t max_users = absl::GetFlag(FLAGS_max_users);
+  if (max_users < 1) {
+    spdlog::error("notifications: --max_users must be at least 1");
+    return 1;
+  }
+  n::NotificationStore store(static_cast<size_t>(history),
+                             static_cast<size_t>(max_users));
   n::NotificationsService service(&store);
   ssebridge::sdk::ActionServer server;
   service.Register(server);

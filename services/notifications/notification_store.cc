@@ -29,18 +29,49 @@ Replay PlanReplay(const std::deque<Notification>& history, uint64_t last_id,
   return replay;
 }
 
-NotificationStore::NotificationStore(size_t history_limit)
-    : history_limit_(std::max<size_t>(history_limit, 1)) {}
+NotificationStore::NotificationStore(size_t history_limit, size_t max_users)
+    : history_limit_(std::max<size_t>(history_limit, 1)),
+      max_users_(std::max<size_t>(max_users, 1)) {}
 
 std::shared_ptr<NotificationStore::User> NotificationStore::GetUser(
     absl::string_view user, bool create) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = users_.find(user);
-  if (it != users_.end()) return it->second;
+  if (it != users_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return it->second.user;
+  }
   if (!create) return nullptr;
+  // With every user busy the bound is passed: users with live subscribers
+  // are bounded by the frontend's connection limits anyway.
+  MakeRoomLocked();
   auto state = std::make_shared<User>();
-  users_.emplace(std::string(user), state);
+  lru_.emplace_front(user);
+  users_.emplace(std::string(user), Entry{state, lru_.begin()});
   return state;
+}
+
+void NotificationStore::MakeRoomLocked() const {
+  if (users_.size() < max_users_) return;
+  for (auto it = lru_.end(); it != lru_.begin();) {
+    --it;
+    auto entry = users_.find(*it);
+    // Under mu_ nobody can take a new reference: a count of one means no
+    // Add or Subscribe is under way for this user.
+    if (entry->second.user.use_count() == 1) {
+      std::lock_guard<std::mutex> user_lock(entry->second.user->mu);
+      if (entry->second.user->subscribers.empty()) {
+        users_.erase(entry);
+        lru_.erase(it);
+        return;
+      }
+    }
+  }
+}
+
+size_t NotificationStore::UserCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return users_.size();
 }
 
 Notification NotificationStore::Add(absl::string_view user, std::string text,

@@ -12,6 +12,12 @@
 // The replay is delivered before any live notification and none is lost or
 // repeated between the two: Add and Subscribe take turns per user.
 //
+// Users are bounded (`max_users`): the user names come from clients, so at
+// the bound the least recently used user with no live subscriber is
+// forgotten, history and all (its next reconnect gets reset = true). Users
+// with live subscribers are never forgotten; they are bounded by the
+// frontend's connection limits.
+//
 // Thread-safety: all methods may be called from any thread. Handlers are
 // called with the user's delivery lock held (never the store's map lock):
 // they must not block and must not call Add or Subscribe for the same user;
@@ -23,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,7 +65,8 @@ class NotificationStore {
   using Handler = std::function<bool(const Notification&)>;
   using SubscriberId = uint64_t;
 
-  explicit NotificationStore(size_t history_limit = 200);
+  explicit NotificationStore(size_t history_limit = 200,
+                             size_t max_users = 100000);
   NotificationStore(const NotificationStore&) = delete;
   NotificationStore& operator=(const NotificationStore&) = delete;
 
@@ -78,6 +86,7 @@ class NotificationStore {
   std::vector<Notification> History(absl::string_view user) const;
   size_t SubscriberCount(absl::string_view user) const;
   size_t history_limit() const { return history_limit_; }
+  size_t UserCount() const;
 
  private:
   struct User {
@@ -90,14 +99,23 @@ class NotificationStore {
     absl::flat_hash_map<SubscriberId, std::shared_ptr<Handler>> subscribers
         ABSL_GUARDED_BY(mu);
   };
+  struct Entry {
+    std::shared_ptr<User> user;
+    std::list<std::string>::iterator lru;  // position in lru_
+  };
 
   std::shared_ptr<User> GetUser(absl::string_view user, bool create) const;
+  // At the bound, forgets the least recently used idle user (none if every
+  // user has live subscribers).
+  void MakeRoomLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t history_limit_;
+  const size_t max_users_;
   mutable std::mutex mu_;
-  // Users are never removed: their history must outlive their connections.
-  mutable absl::flat_hash_map<std::string, std::shared_ptr<User>> users_
-      ABSL_GUARDED_BY(mu_);
+  // A user's history outlives its connections, up to max_users_ users.
+  mutable absl::flat_hash_map<std::string, Entry> users_ ABSL_GUARDED_BY(mu_);
+  // User names, most recently used first.
+  mutable std::list<std::string> lru_ ABSL_GUARDED_BY(mu_);
   SubscriberId next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

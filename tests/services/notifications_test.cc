@@ -141,6 +141,39 @@ TEST(NotificationStoreTest, HandlerReturningFalseIsDropped) {
   EXPECT_EQ(store.SubscriberCount("ann"), 0u);
 }
 
+TEST(NotificationStoreTest, UsersAreBoundedLeastRecentlyUsedIdleFirst) {
+  NotificationStore store(/*history_limit=*/10, /*max_users=*/3);
+  store.Add("ann", "a1", kT);
+  store.Add("bob", "b1", kT);
+  auto sub = store.Subscribe(
+      "cat", "", [](const Replay&) {},
+      [](const Notification&) { return true; });
+  store.Add("ann", "a2", kT);  // ann is now more recent than bob
+  store.Add("dan", "d1", kT);  // over the bound: bob, the oldest idle, goes
+  EXPECT_EQ(store.UserCount(), 3u);
+  EXPECT_THAT(store.History("bob"), IsEmpty());  // (reading is a use too)
+  store.Add("eve", "e1", kT);  // cat is older but subscribed: ann goes
+  EXPECT_THAT(store.History("ann"), IsEmpty());
+  EXPECT_EQ(store.SubscriberCount("cat"), 1u);
+  // A forgotten user starts again, and a reconnect to it is told to reset.
+  EXPECT_EQ(store.Add("bob", "b2", kT).id, 1u);
+  bool reset = false;
+  store.Subscribe(
+      "ann", "2", [&](const Replay& r) { reset = r.reset; },
+      [](const Notification&) { return true; });
+  EXPECT_TRUE(reset);
+  // Every user subscribed: the bound is passed rather than drop a live one.
+  store.Unsubscribe("cat", sub);
+  for (const char* u : {"f", "g", "h", "i"}) {
+    store.Subscribe(
+        u, "", [](const Replay&) {}, [](const Notification&) { return true; });
+  }
+  EXPECT_GE(store.UserCount(), 4u);
+  for (const char* u : {"f", "g", "h", "i"}) {
+    EXPECT_EQ(store.SubscriberCount(u), 1u) << u;
+  }
+}
+
 // Subscribers join while a writer adds notifications: each one's sequence
 // (replay, then live) must run without gaps or repeats from where it
 // started to the end.
