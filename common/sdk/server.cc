@@ -5,12 +5,14 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <system_error>
 #include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/sdk/call.h"
@@ -45,12 +47,44 @@ void RunHandler(const RegisteredAction& action, Request request,
       absl::StrCat("action \"", action.name, "\" failed: ", error)));
 }
 
+// Action handlers still running on their threads, so that Shutdown can wait
+// for them. Shared with the threads: one that outlives a timed-out wait
+// still has it.
+class HandlerThreads {
+ public:
+  void Begin() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++running_;
+  }
+  void End() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--running_ == 0) idle_.notify_all();
+  }
+  // The number still running after waiting up to `timeout` for none.
+  int WaitIdle(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                   [&] { return running_ == 0; });
+    return running_;
+  }
+
+ private:
+  // std::mutex rather than absl::Mutex: TSan sees through libstdc++'s
+  // pthread calls, not through Debian's uninstrumented Abseil.
+  std::mutex mu_;
+  std::condition_variable idle_;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class Service final : public v1::ActionService::CallbackService {
  public:
   using Actions =
       std::map<std::string, std::shared_ptr<const RegisteredAction>>;
-  Service(Actions actions, size_t max_queued_events)
-      : actions_(std::move(actions)), max_queued_(max_queued_events) {}
+  Service(Actions actions, size_t max_queued_events,
+          std::shared_ptr<HandlerThreads> threads)
+      : actions_(std::move(actions)),
+        max_queued_(max_queued_events),
+        threads_(std::move(threads)) {}
 
   grpc::ServerWriteReactor<v1::Event>* Run(
       grpc::CallbackServerContext* context,
@@ -72,12 +106,16 @@ class Service final : public v1::ActionService::CallbackService {
       RunHandler(*action, std::move(request), std::move(stream));
       return call.get();
     }
+    threads_->Begin();
     try {
-      std::thread([action, request = std::move(request), stream]() mutable {
+      std::thread([action, request = std::move(request), stream,
+                   threads = threads_]() mutable {
         RunHandler(*action, std::move(request), stream);
         stream.Finish();  // no-op if the handler finished the call
+        threads->End();
       }).detach();
     } catch (const std::system_error& e) {  // out of threads
+      threads_->End();
       stream.Finish(absl::ResourceExhaustedError(absl::StrCat(
           "no thread for action \"", action->name, "\": ", e.what())));
     }
@@ -87,6 +125,7 @@ class Service final : public v1::ActionService::CallbackService {
  private:
   const Actions actions_;
   const size_t max_queued_;
+  const std::shared_ptr<HandlerThreads> threads_;
 };
 
 }  // namespace internal
@@ -118,8 +157,9 @@ absl::StatusOr<std::unique_ptr<RunningServer>> ActionServer::Start(
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   });
   std::unique_ptr<RunningServer> running(new RunningServer());
-  running->service_ =
-      std::make_unique<internal::Service>(actions_, options_.max_queued_events);
+  running->handler_threads_ = std::make_shared<internal::HandlerThreads>();
+  running->service_ = std::make_unique<internal::Service>(
+      actions_, options_.max_queued_events, running->handler_threads_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address,
                            options_.credentials
@@ -166,6 +206,12 @@ RunningServer::~RunningServer() {
 void RunningServer::Shutdown(absl::Duration grace) {
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // Every call is over, so every Send fails and every CancellableSleep has
+  // woken: handlers finish at once unless they block on something else.
+  if (int left = handler_threads_->WaitIdle(kHandlerWait); left > 0) {
+    spdlog::warn("shutdown: {} action handler(s) still running after {}", left,
+                 absl::FormatDuration(kHandlerWait));
+  }
 }
 
 void RunningServer::Wait() { server_->Wait(); }

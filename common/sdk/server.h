@@ -54,7 +54,8 @@ struct ServerOptions {
 class RunningServer;
 namespace internal {
 struct RegisteredAction;
-}
+class HandlerThreads;
+}  // namespace internal
 
 class ActionServer {
  public:
@@ -92,8 +93,10 @@ class RunningServer {
   int port() const { return port_; }
   // Stops taking calls and reports NOT_SERVING; open calls get `grace` to
   // finish, then are cancelled (their Streams' OnCancel callbacks run).
-  // Returns when every call is done (Action handlers still running are not
-  // waited for: their Send returns false from then on). Idempotent.
+  // Returns when every call is done and every Action handler has returned
+  // (their Send fails from then on), so what handlers use may be destroyed
+  // after it; a handler still blocked after kHandlerWait is logged and left.
+  // Idempotent.
   void Shutdown(absl::Duration grace = absl::ZeroDuration());
   // Blocks until Shutdown.
   void Wait();
@@ -103,6 +106,9 @@ class RunningServer {
   friend class ActionServer;
   RunningServer() = default;
 
+  static constexpr absl::Duration kHandlerWait = absl::Seconds(5);
+
+  std::shared_ptr<internal::HandlerThreads> handler_threads_;
   std::unique_ptr<grpc::Service> service_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

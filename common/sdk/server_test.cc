@@ -4,6 +4,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -466,6 +467,29 @@ TEST_F(ServerTest, ShutdownCancelsOpenStreams) {
   int late_calls = 0;
   streams[0].OnCancel([&] { ++late_calls; });  // already cancelled: runs now
   EXPECT_EQ(late_calls, 1);
+}
+
+// chat_send publishes the bot's reply after its stream is gone: what a
+// handler uses must stay alive until it returns, so Shutdown waits for it.
+TEST_F(ServerTest, ShutdownWaitsForActionHandlersToReturn) {
+  std::atomic<bool> returned{false};
+  Counter sending;
+  ActionServer server;
+  server.Action("lingers", [&](Request, Stream stream) {
+    while (stream.Send("tick")) {
+      sending.Add();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    returned = true;
+  });
+  Start(server);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kWait);
+  auto reader = stub_->Run(&context, Req("lingers"));
+  ASSERT_TRUE(sending.WaitFor(1));
+  running_->Shutdown();
+  EXPECT_TRUE(returned);
 }
 
 // grpc.health.v1.Health/Check, spoken with a generic stub (Debian ships no
