@@ -219,7 +219,9 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     s.StartRead(&s.event_);
     s.RemoveHold();
   }
-  if (resume_shared) s.shared_->Resume();
+  if (resume_shared) {
+    if (std::shared_ptr<SharedCall> call = s.shared()) call->Resume();
+  }
 }
 
 bool IoLoop::WriteOut(StreamSession& s, absl::Time now) {
@@ -309,11 +311,6 @@ void IoLoop::Tick(absl::Time now) {
   for (auto& [fd, sp] : sessions_) {
     StreamSession& s = *sp;
     const SessionSettings& cfg = *s.settings_;
-    if (s.shared_ != nullptr &&
-        s.shared_->CancelIfStuck(now, kStuckAfterReadEnd)) {
-      spdlog::warn("route {}: upstream message could not be parsed; ending "
-                   "the shared call", cfg.route_path);
-    }
     if (s.io_off_ < s.io_out_.size() &&
         now - s.io_stalled_since_ > cfg.write_timeout) {
       timed_out.push_back(sp);
@@ -325,8 +322,10 @@ void IoLoop::Tick(absl::Time now) {
       continue;
     }
     bool flush = false;
+    std::shared_ptr<SharedCall> shared;
     {
       std::lock_guard<std::mutex> lock(s.mu_);
+      shared = s.shared_;
       if (s.shared_wait_ &&
           now - s.shared_wait_since_ >
               std::min(kSharedWaitLimit, cfg.write_timeout / 2)) {
@@ -357,6 +356,11 @@ void IoLoop::Tick(absl::Time now) {
       }
     }
     if (flush) to_flush.push_back(sp);
+    // Without the session's lock: a call's lock comes before a session's.
+    if (shared != nullptr && shared->CancelIfStuck(now, kStuckAfterReadEnd)) {
+      spdlog::warn("route {}: upstream message could not be parsed; ending "
+                   "the shared call", cfg.route_path);
+    }
   }
   for (auto& s : timed_out) {
     spdlog::warn("route {}: client {} accepted no bytes for {}; closing",

@@ -198,14 +198,14 @@ void SharedCalls::Join(
     std::lock_guard<std::mutex> lock(mu_);
     auto it = calls_.find(key);
     if (it != calls_.end()) {
-      session->shared_ = it->second;
+      session->SetShared(it->second);
       if (it->second->Attach(session, /*head_now=*/false)) return;
     }
     pick = backend->Next();
     call = std::make_shared<SharedCall>(this, key, settings_, stats_);
     stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);
     calls_[key] = call;
-    session->shared_ = call;
+    session->SetShared(call);
     call->Attach(session,
                  pick.channel->GetState(true) == GRPC_CHANNEL_READY);
   }

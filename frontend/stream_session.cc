@@ -362,8 +362,8 @@ void StreamSession::DropFromSharedLocked() {
 }
 
 void StreamSession::StopUpstream(bool cancel_own) {
-  if (shared_) {
-    shared_->Detach(this);
+  if (std::shared_ptr<SharedCall> call = shared()) {
+    call->Detach(this);
   } else if (cancel_own) {
     ctx_.TryCancel();
   }

@@ -118,6 +118,17 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   enum class SharedVerdict { kKeep, kDrop, kPause };
   SharedVerdict SharedEvent(absl::string_view bytes);
 
+  // Shared routes: the call this stream is subscribed to (null until
+  // SharedCalls::Join sets it, which may be after the loop has the session).
+  void SetShared(std::shared_ptr<SharedCall> call) {
+    std::lock_guard<std::mutex> lock(mu_);
+    shared_ = std::move(call);
+  }
+  std::shared_ptr<SharedCall> shared() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return shared_;
+  }
+
   int fd() const { return fd_; }
   IoLoop* loop() const { return loop_; }
   size_t buffered_bytes() const;
@@ -168,11 +179,9 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
   ssebridge::action::v1::ActionRequest request_;
   ssebridge::action::v1::Event event_;  // read target, gRPC side only
   std::shared_ptr<StreamSession> self_;  // the gRPC side's reference
-  // Shared routes: the call this stream is subscribed to. Set before the
-  // session is published to any other thread, then never changed.
-  std::shared_ptr<SharedCall> shared_;
-
   mutable std::mutex mu_;
+  // See shared(). Written under mu_; the loop may hold the session first.
+  std::shared_ptr<SharedCall> shared_ ABSL_GUARDED_BY(mu_);
   std::string head_ ABSL_GUARDED_BY(mu_);
   std::string pending_ ABSL_GUARDED_BY(mu_);
   Head head_state_ ABSL_GUARDED_BY(mu_) = Head::kWaiting;
