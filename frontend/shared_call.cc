@@ -19,13 +19,17 @@ SharedCall::SharedCall(SharedCalls* table, std::string key,
       settings_(settings),
       stats_(stats) {}
 
-bool SharedCall::Attach(const std::shared_ptr<StreamSession>& session,
-                        bool head_now) {
+SharedCall::AttachResult SharedCall::Attach(
+    const std::shared_ptr<StreamSession>& session, bool head_now) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (ending_) return false;
+  if (ending_) return AttachResult::kEnding;
+  // A stream closed before this point found no call to leave (its
+  // StopUpstream ran first): adding it would keep a dead subscriber. One
+  // closed after it finds the call and detaches.
+  if (session->closed()) return AttachResult::kClosed;
   subscribers_.push_back(session);
   if (started_ || head_now) session->CommitHead();
-  return true;
+  return AttachResult::kAttached;
 }
 
 void SharedCall::Detach(const StreamSession* session) {
@@ -199,15 +203,21 @@ void SharedCalls::Join(
     auto it = calls_.find(key);
     if (it != calls_.end()) {
       session->SetShared(it->second);
-      if (it->second->Attach(session, /*head_now=*/false)) return;
+      if (it->second->Attach(session, /*head_now=*/false) !=
+          SharedCall::AttachResult::kEnding) {
+        return;
+      }
     }
     pick = backend->Next();
     call = std::make_shared<SharedCall>(this, key, settings_, stats_);
+    session->SetShared(call);
+    if (call->Attach(session,
+                     pick.channel->GetState(true) == GRPC_CHANNEL_READY) ==
+        SharedCall::AttachResult::kClosed) {
+      return;  // never started, so nothing to cancel
+    }
     stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);
     calls_[key] = call;
-    session->SetShared(call);
-    call->Attach(session,
-                 pick.channel->GetState(true) == GRPC_CHANNEL_READY);
   }
   call->Start(pick.stub, std::move(request), metadata);
 }

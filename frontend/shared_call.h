@@ -48,9 +48,13 @@ class SharedCall
              const SessionSettings* settings, FrontendStats* stats);
 
   // Adds a subscriber; with `head_now`, or once the call has started, its
-  // SSE head goes out at once. False when the call is already ending (the
-  // caller then starts a new one).
-  bool Attach(const std::shared_ptr<StreamSession>& session, bool head_now);
+  // SSE head goes out at once. kEnding: the call is already ending (the
+  // caller then starts a new one). kClosed: the stream's socket closed
+  // before it could subscribe (its loop may have it first; see Join), so it
+  // is not added.
+  enum class AttachResult { kAttached, kEnding, kClosed };
+  AttachResult Attach(const std::shared_ptr<StreamSession>& session,
+                      bool head_now);
   // Removes a subscriber (its socket closed, or dropped as too slow); the
   // last one cancels the call. A paused call resumes.
   void Detach(const StreamSession* session);

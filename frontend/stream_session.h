@@ -128,6 +128,11 @@ class StreamSession : public grpc::ClientReadReactor<ssebridge::action::v1::Even
     std::lock_guard<std::mutex> lock(mu_);
     return shared_;
   }
+  // The client's socket is closed (the loop let go of it).
+  bool closed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return http_closed_;
+  }
 
   int fd() const { return fd_; }
   IoLoop* loop() const { return loop_; }
