@@ -97,7 +97,7 @@ class RequestHandler : public Http::Handler {
 // drives (below) cannot call the parser itself; it hands whole requests to a
 // RequestHandler that must write through the same transport. An explicit
 // instantiation may name a private member ([temp.spec.general]/6): this one
-// yields a pointer to that one field and is used once, in AttachTransport.
+// yields a pointer to that one field, used once, in GuardedHandler::Inner().
 using TransportField = Pistache::Tcp::Transport* Pistache::Tcp::Handler::*;
 TransportField TransportFieldOfHandler();
 template <TransportField kField>
