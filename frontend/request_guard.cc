@@ -63,8 +63,9 @@ RequestGuard::Result RequestGuard::Step() {
         break;
       }
       case State::kBody:
-        if (buf_.size() < body_left_) return {};
-        return Complete(buf_.substr(0, body_left_));
+        if (buf_.size() < request_end_) return {};
+        buf_.resize(request_end_);  // bytes behind it are dropped
+        return Complete(std::move(buf_));
       case State::kChunkSize: {
         const size_t eol = buf_.find("\r\n", pos_);
         if (eol == std::string::npos) {
@@ -93,16 +94,16 @@ RequestGuard::Result RequestGuard::Step() {
         if (head_.size() + body_.size() + size > max_bytes_) {
           return Refuse(413, "request body too large");
         }
-        body_left_ = size;
+        chunk_left_ = size;
         state_ = State::kChunkData;
         break;
       }
       case State::kChunkData: {
-        const size_t take = std::min(buf_.size() - pos_, body_left_);
+        const size_t take = std::min(buf_.size() - pos_, chunk_left_);
         body_.append(buf_, pos_, take);
         pos_ += take;
-        body_left_ -= take;
-        if (body_left_ > 0) return {};
+        chunk_left_ -= take;
+        if (chunk_left_ > 0) return {};
         state_ = State::kChunkEnd;
         break;
       }
@@ -197,8 +198,11 @@ RequestGuard::Result RequestGuard::ParseHead(size_t head_end) {
   if (length > max_bytes_ || head_end + length > max_bytes_) {
     return Refuse(413, "request body too large");
   }
-  if (length == 0) return Complete(buf_.substr(0, head_end));
-  body_left_ = head_end + length;  // whole request, head included
+  if (length == 0) {
+    buf_.resize(head_end);  // bytes behind it are dropped
+    return Complete(std::move(buf_));
+  }
+  request_end_ = head_end + length;
   state_ = State::kBody;
   return {};
 }

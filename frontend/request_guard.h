@@ -78,9 +78,10 @@ class RequestGuard {
   std::string buf_;       // bytes received and not yet passed on
   size_t scan_from_ = 0;  // kHead: where to resume looking for CRLFCRLF
   size_t pos_ = 0;        // chunked states: first unparsed byte of buf_
-  // kBody: length of the whole request (head included) to wait for;
+  // kBody: length of the whole request, head included.
+  size_t request_end_ = 0;
   // kChunkData: bytes of the current chunk still due.
-  size_t body_left_ = 0;
+  size_t chunk_left_ = 0;
   std::string head_;  // chunked: request line and headers, no TE, no CRLF
   std::string body_;  // chunked: decoded body so far
   size_t trailer_bytes_ = 0;
