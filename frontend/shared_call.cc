@@ -164,8 +164,7 @@ void SharedCall::OnDone(const grpc::Status& status) {
     ending_ = true;
     subscribers.swap(subscribers_);
     if (unreadable_) {
-      end = grpc::Status(grpc::StatusCode::INTERNAL,
-                         "upstream sent a message that cannot be parsed");
+      end = grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableUpstream);
     }
   }
   table_->Remove(key_, this);

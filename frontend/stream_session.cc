@@ -252,7 +252,7 @@ bool StreamSession::EndUpstreamLocked(const grpc::Status& status) {
   if (http_closed_ || finishing_) return false;
   absl::Status st = common::ToAbslStatus(status);
   if (unreadable_) {
-    st = absl::InternalError("upstream sent a message that cannot be parsed");
+    st = absl::InternalError(kUnparsableUpstream);
   }
   if (collect_overflow_) {
     pending_ = SimpleResponse(502, "upstream response too large\n", {});

@@ -43,6 +43,11 @@ class StreamRegistry;
 // of limits.write_timeout, if that is shorter).
 inline constexpr absl::Duration kSharedWaitLimit = absl::Seconds(1);
 
+// The INTERNAL error a stream ends with when its call (own or shared) was
+// cancelled because gRPC could not parse a message from the service.
+inline constexpr char kUnparsableUpstream[] =
+    "upstream sent a message that cannot be parsed";
+
 // Per-route settings a session needs, resolved once from the config.
 struct SessionSettings {
   std::string route_path;
