@@ -109,6 +109,10 @@ template struct TransportFieldAccess<&Pistache::Tcp::Handler::transport_>;
 // Where a connection's RequestGuard lives in Pistache's per-peer data.
 constexpr const char* kGuardData = "ssebridge.request_guard";
 
+std::shared_ptr<RequestGuard> GuardOf(const Pistache::Tcp::Peer& peer) {
+  return std::static_pointer_cast<RequestGuard>(peer.tryGetData(kGuardData));
+}
+
 // The handler Pistache drives. Each connection's bytes pass through a
 // RequestGuard (see request_guard.h: Pistache's parser reads past its buffer
 // on some inputs), which releases whole requests to a RequestHandler or
@@ -159,8 +163,7 @@ class GuardedHandler : public Http::Handler {
 
   void onInput(const char* buffer, size_t len,
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    auto guard =
-        std::static_pointer_cast<RequestGuard>(peer->tryGetData(kGuardData));
+    std::shared_ptr<RequestGuard> guard = GuardOf(*peer);
     if (guard == nullptr) return;
     RequestGuard::Result r = guard->Feed(absl::string_view(buffer, len));
     switch (r.kind) {
@@ -669,10 +672,7 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     return;
   }
   peer->setIdle(true);
-  if (auto guard = std::static_pointer_cast<RequestGuard>(
-          peer->tryGetData(kGuardData))) {
-    guard->Stop();
-  }
+  if (std::shared_ptr<RequestGuard> guard = GuardOf(*peer)) guard->Stop();
   // Events are small and go out one by one: without this, Nagle holds an
   // event back until the previous one is acknowledged, and a client that
   // delays its ACKs (40 ms on Linux) delays the stream with it.
