@@ -10,8 +10,8 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "frontend/config/config_loader.h"
-#include "frontend/frontend_server.h"
-#include "frontend/logging.h"
+#include "frontend/http/frontend_server.h"
+#include "frontend/ops/logging.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, config, "", "Path of the YAML config file (required).");

@@ -32,7 +32,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
-#include "frontend/backend_pool.h"
+#include "frontend/upstream/backend_pool.h"
 #include "tests/bench/load_stats.h"
 #include "tests/util/test_util.h"
 

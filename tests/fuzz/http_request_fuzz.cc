@@ -16,9 +16,9 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "frontend/frontend_server.h"
-#include "frontend/http_util.h"
-#include "frontend/static_files.h"
+#include "frontend/http/frontend_server.h"
+#include "frontend/http/http_util.h"
+#include "frontend/http/static_files.h"
 #include "spdlog/spdlog.h"
 #include "tests/util/test_service.h"
 

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "frontend/config/config_loader.h"
-#include "frontend/frontend_server.h"
+#include "frontend/http/frontend_server.h"
 #include "gtest/gtest.h"
 #include "services/hello/hello.h"
 #include "spdlog/spdlog.h"

@@ -17,7 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/sdk/sdk.h"
-#include "frontend/frontend_server.h"
+#include "frontend/http/frontend_server.h"
 #include "google/protobuf/struct.pb.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
 #include "tests/util/sse_client.h"

@@ -1,0 +1,113 @@
+// FrontendServer: the HTTP side of sse-bridge. Wires Pistache (request
+// parsing on its reactor threads) to routes, admission limits, gRPC backend
+// pools and the IoLoops that relay each stream. Pistache only parses
+// requests and answers plain ones (404, 405, 400, /healthz); for a stream the
+// handler takes the connection over (see stream_session.h for why).
+//
+// Thread-safety: Start/Shutdown/Stop from one controlling thread; request
+// handling runs on Pistache's threads and only reads immutable state or
+// thread-safe members.
+#ifndef SSEBRIDGE_FRONTEND_HTTP_FRONTEND_SERVER_H_
+#define SSEBRIDGE_FRONTEND_HTTP_FRONTEND_SERVER_H_
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "frontend/upstream/backend_pool.h"
+#include "frontend/relay/io_loop.h"
+#include "frontend/http/router.h"
+#include "frontend/http/static_files.h"
+#include "frontend/ops/stats.h"
+#include "frontend/relay/stream_registry.h"
+#include "frontend/relay/shared_call.h"
+#include "frontend/relay/stream_session.h"
+#include "ssebridge/config/v1/config.pb.h"
+
+namespace ssebridge::frontend {
+
+class FrontendServer {
+ public:
+  // `config` must have passed the config loader's validation.
+  static absl::StatusOr<std::unique_ptr<FrontendServer>> Create(
+      const ssebridge::config::v1::FrontendConfig& config);
+  ~FrontendServer();
+
+  // Binds and starts serving; port() is valid afterwards.
+  absl::Status Start();
+  uint16_t port() const { return port_; }
+
+  // Graceful stop: stop accepting, send every stream a final "shutdown"
+  // event with a retry hint, cancel the calls, and wait up to `grace` for
+  // the streams to drain before closing what is left.
+  void Shutdown(absl::Duration grace);
+
+  FrontendStats& stats() { return stats_; }
+  // Streams whose socket is still open.
+  int64_t open_sessions() const;
+  // Session objects alive (socket side or gRPC side not yet done).
+  int64_t live_sessions() const {
+    return stats_.open_streams.load(std::memory_order_relaxed);
+  }
+
+  // Called by the Pistache handler (public for the handler class only).
+  void HandleRequest(const Pistache::Http::Request& request,
+                     Pistache::Http::ResponseWriter& response);
+
+ private:
+  struct RouteRuntime {
+    const ssebridge::config::v1::Route* config;
+    std::unique_ptr<RouteStats> stats;  // stable address for sessions
+    SessionSettings settings;
+    BackendPool* backend;
+    std::string action;
+    std::vector<std::string> forward_headers;  // lower case
+    absl::Duration connect_timeout;
+    std::unique_ptr<SharedCalls> shared;  // set for shared (fan-out) routes
+  };
+
+  explicit FrontendServer(const ssebridge::config::v1::FrontendConfig& config);
+  void HandleStream(const RouteRuntime& route,
+                    const Pistache::Http::Request& request,
+                    Pistache::Http::ResponseWriter& response);
+  // Warns at start-up when the descriptor limit is below max_connections.
+  void LogFdBudget() const;
+  std::string ClientIp(const Pistache::Http::Request& request) const;
+  void HandleReadyz(Pistache::Http::ResponseWriter& response);
+  void HandleMetrics(Pistache::Http::ResponseWriter& response);
+  void HandlePreflight(const Router::Match& match,
+                       const Pistache::Http::Request& request,
+                       Pistache::Http::ResponseWriter& response);
+  void HandleStatic(const Pistache::Http::Request& request,
+                    Pistache::Http::ResponseWriter& response);
+  std::vector<std::string> CorsHeaders(
+      const Pistache::Http::Request& request) const;
+
+  const ssebridge::config::v1::FrontendConfig config_;
+  Router router_;
+  StaticFiles static_files_;
+  FrontendStats stats_;
+  StreamRegistry registry_;
+  absl::flat_hash_map<std::string, std::unique_ptr<BackendPool>> backends_;
+  std::vector<RouteRuntime> routes_;
+  std::vector<std::unique_ptr<IoLoop>> loops_;
+  std::atomic<uint32_t> next_loop_{0};
+  absl::flat_hash_set<std::string> cors_origins_;
+  absl::flat_hash_set<std::string> trusted_proxies_;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  uint16_t port_ = 0;
+  uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE after raising; set in Start()
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_HTTP_FRONTEND_SERVER_H_

@@ -1,0 +1,230 @@
+#include "frontend/relay/shared_call.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/tsan/annotations.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace ssebridge::frontend {
+
+using ::ssebridge::action::v1::ActionRequest;
+using ::ssebridge::action::v1::ActionService;
+
+SharedCall::SharedCall(SharedCalls* table, std::string key,
+                       const SessionSettings* settings, FrontendStats* stats)
+    : table_(table),
+      key_(std::move(key)),
+      settings_(settings),
+      stats_(stats) {}
+
+SharedCall::AttachResult SharedCall::Attach(
+    const std::shared_ptr<StreamSession>& session, bool head_now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ending_) return AttachResult::kEnding;
+  // A stream closed before this point found no call to leave (its
+  // StopUpstream ran first): adding it would keep a dead subscriber. One
+  // closed after it finds the call and detaches.
+  if (session->closed()) return AttachResult::kClosed;
+  subscribers_.push_back(session);
+  if (started_ || head_now) session->CommitHead();
+  return AttachResult::kAttached;
+}
+
+void SharedCall::Detach(const StreamSession* session) {
+  bool cancel = false;
+  bool unpause = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find_if(subscribers_.begin(), subscribers_.end(),
+                           [&](const auto& s) { return s.get() == session; });
+    if (it == subscribers_.end()) return;
+    subscribers_.erase(it);
+    if (subscribers_.empty() && !ending_) cancel = ending_ = true;
+    // The stream we may have waited for is gone: read on (or, when
+    // cancelling, let OnDone come).
+    unpause = paused_;
+    paused_ = false;
+  }
+  if (cancel) Cancel();
+  if (unpause) {
+    SSEBRIDGE_TSAN_RELEASE(this);
+    if (!cancel) StartRead(&event_);
+    RemoveHold();
+  }
+}
+
+void SharedCall::Resume() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!paused_ || ending_) return;
+    paused_ = false;
+  }
+  SSEBRIDGE_TSAN_RELEASE(this);
+  StartRead(&event_);
+  RemoveHold();
+}
+
+void SharedCall::Cancel() {
+  table_->Remove(key_, this);
+  ctx_.TryCancel();  // also fine before the call has started
+}
+
+void SharedCall::Start(
+    ActionService::Stub* stub, ActionRequest request,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  request_ = std::move(request);
+  for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
+  self_ = shared_from_this();
+  stub->async()->Run(&ctx_, &request_, this);
+  SSEBRIDGE_TSAN_RELEASE(this);
+  StartRead(&event_);
+  StartCall();
+}
+
+void SharedCall::OnReadInitialMetadataDone(bool ok) {
+  SSEBRIDGE_TSAN_ACQUIRE(this);
+  if (ok) {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+    for (const auto& s : subscribers_) s->CommitHead();
+  }
+  SSEBRIDGE_TSAN_RELEASE(this);
+}
+
+void SharedCall::OnReadDone(bool ok) {
+  SSEBRIDGE_TSAN_ACQUIRE(this);
+  if (!ok) {  // OnDone follows, unless a message could not be parsed
+    read_ended_ns_.store(absl::ToUnixNanos(absl::Now()),
+                         std::memory_order_relaxed);
+    SSEBRIDGE_TSAN_RELEASE(this);
+    return;
+  }
+  // Encoded once for every subscriber; what the encoder rejects or what is
+  // too large is dropped and counted, as on an unshared route.
+  encoded_.clear();
+  const bool deliver =
+      AppendRouteEvent(event_, *settings_, stats_, encoded_);
+  bool cancel = false;
+  bool pause = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = true;
+    if (deliver) {
+      // A subscriber too slow for the call is dropped (it closes itself).
+      auto slow = std::remove_if(
+          subscribers_.begin(), subscribers_.end(), [&](const auto& sub) {
+            switch (sub->SharedEvent(encoded_)) {
+              case StreamSession::SharedVerdict::kDrop: return true;
+              case StreamSession::SharedVerdict::kPause: pause = true; break;
+              case StreamSession::SharedVerdict::kKeep: break;
+            }
+            return false;
+          });
+      subscribers_.erase(slow, subscribers_.end());
+    }
+    if (subscribers_.empty() && !ending_) {
+      cancel = ending_ = true;
+    } else if (pause && !ending_) {
+      // The hold keeps OnDone away while no read is outstanding; taken
+      // before Resume() can see paused_.
+      AddHold();
+      paused_ = true;
+    } else {
+      pause = false;
+    }
+  }
+  SSEBRIDGE_TSAN_RELEASE(this);
+  if (cancel) {
+    Cancel();
+    return;
+  }
+  if (!pause) StartRead(&event_);
+}
+
+bool SharedCall::CancelIfStuck(absl::Time now, absl::Duration after) {
+  const int64_t ended = read_ended_ns_.load(std::memory_order_relaxed);
+  if (ended == 0 || now - absl::FromUnixNanos(ended) <= after) return false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ending_ || unreadable_) return false;
+    unreadable_ = true;
+  }
+  ctx_.TryCancel();
+  return true;
+}
+
+void SharedCall::OnDone(const grpc::Status& status) {
+  SSEBRIDGE_TSAN_ACQUIRE(this);
+  std::vector<std::shared_ptr<StreamSession>> subscribers;
+  grpc::Status end = status;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ending_ = true;
+    subscribers.swap(subscribers_);
+    if (unreadable_) {
+      end = grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableUpstream);
+    }
+  }
+  table_->Remove(key_, this);
+  for (const auto& s : subscribers) s->EndUpstream(end);
+  subscribers.clear();
+  // The table and settings belong to the server, which waits for this
+  // count to reach zero before it goes: nothing of theirs is touched after.
+  std::shared_ptr<SharedCall> keep = std::move(self_);
+  // Release: the server's Shutdown() reads this with acquire before it
+  // frees the table.
+  stats_->shared_calls.fetch_sub(1, std::memory_order_release);
+}
+
+void SharedCalls::Join(
+    const std::shared_ptr<StreamSession>& session, BackendPool* backend,
+    ActionRequest request,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  // The key: the request as the service would see it, minus what differs
+  // between viewers of the same data. Deterministic so that equal maps give
+  // equal bytes.
+  std::string key;
+  {
+    ActionRequest k = request;
+    k.clear_last_event_id();
+    k.clear_remote_addr();
+    google::protobuf::io::StringOutputStream out(&key);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    k.SerializeToCodedStream(&coded);
+  }
+  std::shared_ptr<SharedCall> call;
+  BackendPool::Pick pick{};
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = calls_.find(key);
+    if (it != calls_.end()) {
+      session->SetShared(it->second);
+      if (it->second->Attach(session, /*head_now=*/false) !=
+          SharedCall::AttachResult::kEnding) {
+        return;
+      }
+    }
+    pick = backend->Next();
+    call = std::make_shared<SharedCall>(this, key, settings_, stats_);
+    session->SetShared(call);
+    if (call->Attach(session,
+                     pick.channel->GetState(true) == GRPC_CHANNEL_READY) ==
+        SharedCall::AttachResult::kClosed) {
+      return;  // never started, so nothing to cancel
+    }
+    stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);
+    calls_[key] = call;
+  }
+  call->Start(pick.stub, std::move(request), metadata);
+}
+
+void SharedCalls::Remove(const std::string& key, const SharedCall* call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(key);
+  if (it != calls_.end() && it->second.get() == call) calls_.erase(it);
+}
+
+}  // namespace ssebridge::frontend

@@ -1,0 +1,130 @@
+// SharedCall: fan-out for routes with `shared: true`. One server-streaming
+// gRPC call whose events go to every browser stream subscribed to it; each
+// event is encoded once and the same bytes are written to every stream.
+// SharedCalls is a route's table of live calls, keyed by the request.
+//
+// Lifetime: a SharedCall is held by its table while it takes subscribers, by
+// itself from Start() until OnDone, and by each subscribed StreamSession.
+// Backpressure: when a stream's buffer passes high water (the loop is
+// behind in a burst to many streams, or a client reads slowly), reading
+// stops until that stream drains below low water, so gRPC flow control
+// pushes back on the service. A stream that keeps the call waiting longer
+// than kSharedWaitLimit (1 s) is dropped (its browser reconnects), so one
+// slow client cannot hold the others back. The last subscriber to leave
+// cancels the call and takes it out of the table, so the next browser
+// starts a fresh one.
+//
+// Thread-safety: everything is thread-safe. Lock order: the table's mutex,
+// then a call's, then a session's; gRPC calls are made without any of them.
+#ifndef SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
+#define SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "frontend/upstream/backend_pool.h"
+#include "frontend/ops/stats.h"
+#include "frontend/relay/stream_session.h"
+#include "ssebridge/action/v1/action.grpc.pb.h"
+
+namespace ssebridge::frontend {
+
+class SharedCalls;
+
+class SharedCall
+    : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
+      public std::enable_shared_from_this<SharedCall> {
+ public:
+  SharedCall(SharedCalls* table, std::string key,
+             const SessionSettings* settings, FrontendStats* stats);
+
+  // Adds a subscriber; with `head_now`, or once the call has started, its
+  // SSE head goes out at once. kEnding: the call is already ending (the
+  // caller then starts a new one). kClosed: the stream's socket closed
+  // before it could subscribe (its loop may have it first; see Join), so it
+  // is not added.
+  enum class AttachResult { kAttached, kEnding, kClosed };
+  AttachResult Attach(const std::shared_ptr<StreamSession>& session,
+                      bool head_now);
+  // Removes a subscriber (its socket closed, or dropped as too slow); the
+  // last one cancels the call. A paused call resumes.
+  void Detach(const StreamSession* session);
+  // Reads on after a pause (a subscriber drained below low water).
+  void Resume();
+  // Cancels the call if its reads ended more than `after` ago without OnDone
+  // (gRPC could not parse a message; see StreamSession::read_ended_at_), so
+  // its streams end with an error event. True if it did. Cheap when reads
+  // have not ended: called by every subscriber's IoLoop tick.
+  bool CancelIfStuck(absl::Time now, absl::Duration after);
+
+  void Start(ssebridge::action::v1::ActionService::Stub* stub,
+             ssebridge::action::v1::ActionRequest request,
+             const std::vector<std::pair<std::string, std::string>>& metadata);
+
+  void OnReadInitialMetadataDone(bool ok) override;
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  // Cancels the call and leaves the table; call without mu_.
+  void Cancel();
+
+  SharedCalls* const table_;
+  const std::string key_;
+  const SessionSettings* const settings_;
+  FrontendStats* const stats_;
+
+  grpc::ClientContext ctx_;
+  ssebridge::action::v1::ActionRequest request_;
+  ssebridge::action::v1::Event event_;  // read target, gRPC side only
+  std::string encoded_;                 // gRPC side only
+  std::shared_ptr<SharedCall> self_;    // held from Start() until OnDone
+
+  std::mutex mu_;
+  std::vector<std::shared_ptr<StreamSession>> subscribers_
+      ABSL_GUARDED_BY(mu_);
+  bool started_ ABSL_GUARDED_BY(mu_) = false;  // the backend answered
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;   // cancelled or done
+  // No read outstanding and a hold taken, until Resume() (see above).
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool unreadable_ ABSL_GUARDED_BY(mu_) = false;  // cancelled as stuck
+  // When OnReadDone(false) came, in absl::ToUnixNanos; 0 while reading.
+  std::atomic<int64_t> read_ended_ns_{0};
+};
+
+// One route's live shared calls.
+class SharedCalls {
+ public:
+  SharedCalls(const SessionSettings* settings, FrontendStats* stats)
+      : settings_(settings), stats_(stats) {}
+
+  // Subscribes `session` to the call for `request` (made by the first
+  // subscriber, on a channel from `backend`). The key is the request without
+  // its Last-Event-ID and client address.
+  void Join(const std::shared_ptr<StreamSession>& session,
+            BackendPool* backend, ssebridge::action::v1::ActionRequest request,
+            const std::vector<std::pair<std::string, std::string>>& metadata);
+
+  // Takes `call` out of the table if it is still the entry for `key`.
+  void Remove(const std::string& key, const SharedCall* call);
+
+ private:
+  const SessionSettings* const settings_;
+  FrontendStats* const stats_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<SharedCall>> calls_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_

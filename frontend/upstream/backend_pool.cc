@@ -1,0 +1,41 @@
+#include "frontend/upstream/backend_pool.h"
+
+namespace ssebridge::frontend {
+
+grpc::ChannelArguments BackendChannelArgs(int index) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 64 * 1024 * 1024);
+  // Distinct channels must not share one subchannel (connection).
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("ssebridge.channel_index", index);
+  args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
+  return args;
+}
+
+BackendPool::BackendPool(std::string name, const std::string& target,
+                         int channels)
+    : name_(std::move(name)) {
+  if (channels < 1) channels = 1;
+  for (int i = 0; i < channels; ++i) {
+    auto ch = grpc::CreateCustomChannel(
+        target, grpc::InsecureChannelCredentials(), BackendChannelArgs(i));
+    ch->GetState(/*try_to_connect=*/true);  // connect eagerly
+    stubs_.push_back(ssebridge::action::v1::ActionService::NewStub(ch));
+    channels_.push_back(std::move(ch));
+  }
+}
+
+BackendPool::Pick BackendPool::Next() {
+  const uint32_t i =
+      next_.fetch_add(1, std::memory_order_relaxed) % channels_.size();
+  return {channels_[i].get(), stubs_[i].get()};
+}
+
+}  // namespace ssebridge::frontend

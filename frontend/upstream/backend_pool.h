@@ -1,0 +1,54 @@
+// BackendPool: the gRPC channels to one backend, created at start-up, and
+// round-robin selection of a channel per stream (several channels so that
+// more than ~100 concurrent streams are not capped by one HTTP/2
+// connection's MaxConcurrentStreams). Channel settings follow DESIGN §5: BDP
+// probing off, ~64 KiB stream lookahead (bounded buffering for slow
+// clients), keepalive pings, round_robin over resolved addresses.
+// Thread-safe: Next() may be called from any thread.
+#ifndef SSEBRIDGE_FRONTEND_UPSTREAM_BACKEND_POOL_H_
+#define SSEBRIDGE_FRONTEND_UPSTREAM_BACKEND_POOL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ssebridge/action/v1/action.grpc.pb.h"
+
+namespace ssebridge::frontend {
+
+// The arguments of the frontend's backend channels; `index` keeps the
+// channels of one pool on separate connections. Shared with the benchmark
+// that measures gRPC's own cost (tests/bench/grpc_stream_cost).
+grpc::ChannelArguments BackendChannelArgs(int index);
+
+class BackendPool {
+ public:
+  BackendPool(std::string name, const std::string& target, int channels);
+
+  struct Pick {
+    grpc::Channel* channel;
+    ssebridge::action::v1::ActionService::Stub* stub;
+  };
+  Pick Next();
+
+  const std::string& name() const { return name_; }
+  // The shared channel used for health checks.
+  std::shared_ptr<grpc::Channel> channel(int i) const {
+    return channels_[i];
+  }
+  int size() const { return static_cast<int>(channels_.size()); }
+
+ private:
+  std::string name_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::vector<std::unique_ptr<ssebridge::action::v1::ActionService::Stub>>
+      stubs_;
+  std::atomic<uint32_t> next_{0};
+};
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_UPSTREAM_BACKEND_POOL_H_
