@@ -16,12 +16,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status/grpc_status.h"
+#include "frontend/http/pistache_handler.h"
+#include "frontend/http/request_headers.h"
+#include "frontend/http/stream_request.h"
 #include "frontend/ops/fd_budget.h"
-#include "frontend/http/http_util.h"
-#include "frontend/relay/responses.h"
 #include "frontend/ops/metrics.h"
-#include "frontend/http/request_guard.h"
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "frontend/relay/action_call.h"
+#include "frontend/relay/responses.h"
+#include "frontend/upstream/backend_health.h"
 #include "spdlog/spdlog.h"
 
 namespace ssebridge::frontend {
@@ -30,34 +32,6 @@ namespace {
 namespace Http = ::Pistache::Http;
 using ::ssebridge::action::v1::ActionRequest;
 using ::ssebridge::config::v1::FrontendConfig;
-
-constexpr size_t kMaxLastEventIdBytes = 1024;
-
-// Pistache writes only typed headers into its responses; these carry the
-// few plain string headers the frontend adds.
-#define SSEBRIDGE_STRING_HEADER(Class, header_name)                  \
-  class Class : public Http::Header::Header {                        \
-   public:                                                           \
-    NAME(header_name)                                                \
-    Class() = default;                                               \
-    explicit Class(std::string v) : value_(std::move(v)) {}          \
-    void parse(const std::string& d) override { value_ = d; }        \
-    void write(std::ostream& os) const override { os << value_; }    \
-                                                                     \
-   private:                                                          \
-    std::string value_;                                              \
-  };
-SSEBRIDGE_STRING_HEADER(RetryAfterHeader, "Retry-After")
-SSEBRIDGE_STRING_HEADER(ETagHeader, "ETag")
-SSEBRIDGE_STRING_HEADER(LastModifiedHeader, "Last-Modified")
-SSEBRIDGE_STRING_HEADER(NoCacheHeader, "Cache-Control")
-SSEBRIDGE_STRING_HEADER(AcaoHeader, "Access-Control-Allow-Origin")
-SSEBRIDGE_STRING_HEADER(AcacHeader, "Access-Control-Allow-Credentials")
-SSEBRIDGE_STRING_HEADER(AcamHeader, "Access-Control-Allow-Methods")
-SSEBRIDGE_STRING_HEADER(AcahHeader, "Access-Control-Allow-Headers")
-SSEBRIDGE_STRING_HEADER(AcmaHeader, "Access-Control-Max-Age")
-SSEBRIDGE_STRING_HEADER(VaryHeader, "Vary")
-#undef SSEBRIDGE_STRING_HEADER
 
 absl::Duration ToDuration(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
@@ -68,173 +42,10 @@ T OrDefault(T v, T def) {
   return v == T{} ? def : v;
 }
 
-// Serves the requests Pistache parsed: the one way requests enter the server.
-class RequestHandler : public Http::Handler {
- public:
-  HTTP_PROTOTYPE(RequestHandler)
-  explicit RequestHandler(FrontendServer* server) : server_(server) {}
-
-  void onRequest(const Http::Request& request,
-                 Http::ResponseWriter response) override {
-    // Nothing may escape into Pistache: it would answer with its own 500
-    // carrying the exception text.
-    try {
-      server_->HandleRequest(request, response);
-    } catch (const std::exception& e) {
-      spdlog::error("request {} failed: {}", request.resource(), e.what());
-      try {
-        response.send(Http::Code::Internal_Server_Error, "internal error\n");
-      } catch (...) {
-      }
-    }
-  }
-
- private:
-  FrontendServer* server_;
-};
-
-// Pistache 0.0.5 keeps a handler's transport pointer private to its
-// Transport, and Http::Handler::onInput private too, so the handler Pistache
-// drives (below) cannot call the parser itself; it hands whole requests to a
-// RequestHandler that must write through the same transport. An explicit
-// instantiation may name a private member ([temp.spec.general]/6): this one
-// yields a pointer to that one field, used once, in GuardedHandler::Inner().
-using TransportField = Pistache::Tcp::Transport* Pistache::Tcp::Handler::*;
-TransportField TransportFieldOfHandler();
-template <TransportField kField>
-struct TransportFieldAccess {
-  friend TransportField TransportFieldOfHandler() { return kField; }
-};
-template struct TransportFieldAccess<&Pistache::Tcp::Handler::transport_>;
-
-// Where a connection's RequestGuard lives in Pistache's per-peer data.
-constexpr const char* kGuardData = "ssebridge.request_guard";
-
-std::shared_ptr<RequestGuard> GuardOf(const Pistache::Tcp::Peer& peer) {
-  return std::static_pointer_cast<RequestGuard>(peer.tryGetData(kGuardData));
-}
-
-// The handler Pistache drives. Each connection's bytes pass through a
-// RequestGuard (see request_guard.h: Pistache's parser reads past its buffer
-// on some inputs), which releases whole requests to a RequestHandler or
-// refuses the connection with a plain error.
-class GuardedHandler : public Http::Handler {
- public:
-  HTTP_PROTOTYPE(GuardedHandler)
-  explicit GuardedHandler(FrontendServer* server) : server_(server) {}
-  // Pistache clones the handler for each transport thread; every clone
-  // makes its own RequestHandler, bound to that thread's transport.
-  GuardedHandler(const GuardedHandler& other)
-      : Http::Handler(other), server_(other.server_) {}
-
-  void onRequest(const Http::Request& /*request*/,
-                 Http::ResponseWriter response) override {
-    // Not reached: requests are parsed and served by inner_.
-    response.send(Http::Code::Internal_Server_Error, "internal error\n");
-  }
-
- private:
-  // Room for the NUL and a rewritten Content-Length line: the guard enforces
-  // the configured limit itself.
-  static constexpr size_t kGuardSlack = 64;
-
-  Pistache::Tcp::Handler& Inner() {
-    if (!inner_) {
-      inner_ = std::make_shared<RequestHandler>(server_);
-      inner_->setMaxRequestSize(getMaxRequestSize() + kGuardSlack);
-      inner_->setMaxResponseSize(getMaxResponseSize());
-      inner_->setHeaderTimeout(getHeaderTimeout());
-      inner_->setBodyTimeout(getBodyTimeout());
-      Pistache::Tcp::Handler& base = *inner_;
-      base.*TransportFieldOfHandler() = transport();
-    }
-    return *inner_;
-  }
-
-  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    Inner().onConnection(peer);  // the parser Pistache's idle checks read
-    peer->putData(kGuardData,
-                  std::make_shared<RequestGuard>(getMaxRequestSize()));
-  }
-
-  void onDisconnection(
-      const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    Inner().onDisconnection(peer);
-  }
-
-  void onInput(const char* buffer, size_t len,
-               const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    std::shared_ptr<RequestGuard> guard = GuardOf(*peer);
-    if (guard == nullptr) return;
-    RequestGuard::Result r = guard->Feed(absl::string_view(buffer, len));
-    switch (r.kind) {
-      case RequestGuard::Result::kNeedMore:
-        return;
-      case RequestGuard::Result::kRequest:
-        Inner().onInput(r.request.data(), r.request.size(), peer);
-        return;
-      case RequestGuard::Result::kRefuse:
-        Refuse(peer, r.code, r.message);
-        return;
-    }
-  }
-
-  // Answers through Pistache's write queue (after anything still queued for
-  // this connection), then half-closes; Pistache closes the socket when the
-  // client does, so the answer is never cut by a reset.
-  static void Refuse(const std::shared_ptr<Pistache::Tcp::Peer>& peer, int code,
-                     const std::string& message) {
-    spdlog::debug("refused request from {}: {} {}", peer->address().host(),
-                  code, message);
-    std::string response = SimpleResponse(code, message + "\n", {});
-    const size_t size = response.size();
-    std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
-    peer->send(Pistache::RawBuffer(std::move(response), size))
-        .then(
-            [weak](ssize_t) {
-              if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_WR);
-            },
-            Pistache::Async::IgnoreException);
-  }
-
-  FrontendServer* server_;
-  std::shared_ptr<RequestHandler> inner_;
-};
-
 void SendPlain(Http::ResponseWriter& response, int code,
                absl::string_view body) {
   response.send(static_cast<Http::Code>(code), std::string(body),
                 MIME(Text, Plain));
-}
-
-// A request header's value, whether Pistache kept it raw or parsed it.
-std::optional<std::string> HeaderValue(const Http::Request& request,
-                                       const std::string& name) {
-  const auto& headers = request.headers();
-  if (auto raw = headers.tryGetRaw(name)) return raw->value();
-  if (name == "cookie") {
-    std::vector<std::string> parts;
-    for (const auto& c : request.cookies()) {
-      parts.push_back(absl::StrCat(c.name, "=", c.value));
-    }
-    if (parts.empty()) return std::nullopt;
-    return absl::StrJoin(parts, "; ");
-  }
-  try {
-    if (auto h = headers.tryGet(name)) {
-      std::ostringstream os;
-      h->write(os);
-      return os.str();
-    }
-  } catch (...) {
-  }
-  return std::nullopt;
-}
-
-// gRPC metadata values must be printable ASCII.
-bool IsMetadataSafe(absl::string_view v) {
-  return std::all_of(v.begin(), v.end(),
-                     [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 }  // namespace
@@ -344,7 +155,10 @@ absl::Status FrontendServer::Start() {
             .bodyTimeout(absl::ToChronoMilliseconds(header_timeout))
             .keepaliveTimeout(absl::ToChronoMilliseconds(idle_timeout));
     endpoint_->init(opts);
-    endpoint_->setHandler(Http::make_handler<GuardedHandler>(this));
+    endpoint_->setHandler(MakeGuardedHandler(
+        [this](const Http::Request& request, Http::ResponseWriter& response) {
+          HandleRequest(request, response);
+        }));
     endpoint_->serveThreaded();
     port_ = static_cast<uint16_t>(endpoint_->getPort());
   } catch (const std::exception& e) {
@@ -483,20 +297,12 @@ void FrontendServer::HandleReadyz(Http::ResponseWriter& response) {
   std::vector<std::string> failing;
   for (const auto& b : config_.backends()) {
     BackendPool& pool = *backends_.at(b.name());
-    auto stub = grpc::health::v1::Health::NewStub(pool.channel(0));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() +
-                     std::chrono::milliseconds(1000));
-    grpc::health::v1::HealthCheckRequest req;
-    grpc::health::v1::HealthCheckResponse resp;
-    grpc::Status st = stub->Check(&ctx, req, &resp);
-    if (!st.ok()) {
-      failing.push_back(absl::StrCat(b.name(), " (",
-                                     common::StatusCodeName(static_cast<absl::StatusCode>(st.error_code())),
-                                     ")"));
-    } else if (resp.status() !=
-               grpc::health::v1::HealthCheckResponse::SERVING) {
+    absl::Status st = CheckBackendHealth(pool, absl::Seconds(1));
+    if (absl::IsFailedPrecondition(st)) {
       failing.push_back(absl::StrCat(b.name(), " (not serving)"));
+    } else if (!st.ok()) {
+      failing.push_back(
+          absl::StrCat(b.name(), " (", common::StatusCodeName(st.code()), ")"));
     }
   }
   if (stopping_.load()) failing.push_back("frontend (shutting down)");
@@ -573,74 +379,15 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     SendPlain(response, 503, "shutting down\n");
     return;
   }
-  ActionRequest req;
+  StreamRequest parsed = ParseStreamRequest(request, route.forward_headers);
+  if (parsed.refuse_code != 0) {
+    SendPlain(response, parsed.refuse_code, parsed.refuse_body);
+    return;
+  }
+  ActionRequest req = std::move(parsed.request);
   req.set_action(route.action);
-  req.set_path(request.resource());
-  req.set_method(Http::methodString(request.method()));
-  ParamMap params;
-  for (auto it = request.query().parameters_begin();
-       it != request.query().parameters_end(); ++it) {
-    auto k = PercentDecode(it->first, true);
-    auto v = PercentDecode(it->second, true);
-    if (!k.ok() || !v.ok()) {
-      SendPlain(response, 400, "bad query string: invalid percent-escape\n");
-      return;
-    }
-    params[*k] = *v;
-  }
-  if (request.method() == Http::Method::Post && !request.body().empty()) {
-    std::string type;
-    if (auto ct = request.headers().tryGet<Http::Header::ContentType>()) {
-      type = absl::AsciiStrToLower(ct->mime().toString());
-    }
-    absl::Status s;
-    if (absl::StartsWith(type, "application/x-www-form-urlencoded")) {
-      s = ParseUrlEncoded(request.body(), params);
-    } else if (absl::StartsWith(type, "application/json")) {
-      s = ParseJsonObject(request.body(), params);
-    } else {
-      SendPlain(response, 415,
-                "body must be application/x-www-form-urlencoded or "
-                "application/json\n");
-      return;
-    }
-    if (!s.ok()) {
-      SendPlain(response, 400, absl::StrCat("bad body: ", s.message(), "\n"));
-      return;
-    }
-  }
-  std::string last_id;
-  if (auto h = HeaderValue(request, "last-event-id")) {
-    last_id = *h;
-  } else if (auto it = params.find("lastEventId"); it != params.end()) {
-    last_id = it->second;
-  }
-  if (last_id.size() > kMaxLastEventIdBytes) {
-    SendPlain(response, 400, "Last-Event-ID too long\n");
-    return;
-  }
-  // Everything that goes into the ActionRequest must be valid UTF-8
-  // (protobuf string fields); say so plainly rather than fail upstream.
-  bool utf8 = IsValidUtf8(last_id);
-  for (const auto& [k, v] : params) utf8 = utf8 && IsValidUtf8(k) && IsValidUtf8(v);
-  std::vector<std::pair<std::string, std::string>> headers;
-  for (const std::string& name : route.forward_headers) {
-    if (auto v = HeaderValue(request, name)) {
-      utf8 = utf8 && IsValidUtf8(*v);
-      headers.emplace_back(name, std::move(*v));
-    }
-  }
-  if (!utf8) {
-    SendPlain(response, 400, "request parameters and headers must be UTF-8\n");
-    return;
-  }
-  req.set_last_event_id(last_id);
-  for (auto& [k, v] : params) (*req.mutable_params())[k] = std::move(v);
-  std::vector<std::pair<std::string, std::string>> metadata;
-  for (auto& [name, v] : headers) {
-    if (IsMetadataSafe(v)) metadata.emplace_back(name, v);
-    (*req.mutable_headers())[name] = std::move(v);
-  }
+  const std::vector<std::pair<std::string, std::string>>& metadata =
+      parsed.metadata;
 
   const std::string ip = ClientIp(request);
   req.set_remote_addr(ip);
@@ -673,7 +420,7 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     return;
   }
   peer->setIdle(true);
-  if (std::shared_ptr<RequestGuard> guard = GuardOf(*peer)) guard->Stop();
+  StopRequestGuard(*peer);
   // Events are small and go out one by one: without this, Nagle holds an
   // event back until the previous one is acknowledged, and a client that
   // delays its ACKs (40 ms on Linux) delays the stream with it.
@@ -714,7 +461,8 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   if (shared) {
     route.shared->Join(session, route.backend, std::move(req), metadata);
   } else {
-    session->Start(pick.stub, std::move(req), metadata, ready);
+    ActionCall::Start(session, pick.stub, std::move(req), metadata, &stats_,
+                      ready);
   }
 }
 

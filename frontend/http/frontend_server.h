@@ -1,8 +1,9 @@
 // FrontendServer: the HTTP side of sse-bridge. Wires Pistache (request
 // parsing on its reactor threads) to routes, admission limits, gRPC backend
 // pools and the IoLoops that relay each stream. Pistache only parses
-// requests and answers plain ones (404, 405, 400, /healthz); for a stream the
-// handler takes the connection over (see stream_session.h for why).
+// requests and answers plain ones (404, 405, 400, /healthz, /metrics, static
+// files); for a stream the handler takes the connection over and hands it
+// to the relay (see frontend/relay/stream_session.h for why).
 //
 // Thread-safety: Start/Shutdown/Stop from one controlling thread; request
 // handling runs on Pistache's threads and only reads immutable state or
@@ -22,14 +23,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "frontend/upstream/backend_pool.h"
-#include "frontend/relay/io_loop.h"
 #include "frontend/http/router.h"
 #include "frontend/http/static_files.h"
 #include "frontend/ops/stats.h"
-#include "frontend/relay/stream_registry.h"
+#include "frontend/relay/io_loop.h"
+#include "frontend/relay/session_settings.h"
 #include "frontend/relay/shared_call.h"
+#include "frontend/relay/stream_registry.h"
 #include "frontend/relay/stream_session.h"
+#include "frontend/upstream/backend_pool.h"
 #include "ssebridge/config/v1/config.pb.h"
 
 namespace ssebridge::frontend {

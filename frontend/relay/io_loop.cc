@@ -7,8 +7,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/tsan/annotations.h"
-#include "frontend/relay/shared_call.h"
+#include "frontend/relay/session_settings.h"
 #include "frontend/relay/stream_registry.h"
 #include "frontend/relay/stream_session.h"
 #include "spdlog/spdlog.h"
@@ -16,9 +15,6 @@
 namespace ssebridge::frontend {
 namespace {
 constexpr size_t kShrinkAbove = 64 * 1024;  // give back burst buffers
-// How long a call may sit between its last read and OnDone before we assume
-// gRPC failed to parse a message and cancel it.
-constexpr absl::Duration kStuckAfterReadEnd = absl::Seconds(1);
 }  // namespace
 
 IoLoop::IoLoop(FrontendStats* stats, absl::Duration tick)
@@ -199,29 +195,17 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
     Close(sp, outcome);
     return;
   }
-  bool resume = false;
-  bool resume_shared = false;
+  std::shared_ptr<Upstream> resume;
   {
     std::lock_guard<std::mutex> lock(s.mu_);
     s.unsent_ = s.io_out_.size() - s.io_off_;
     const bool low = s.pending_.size() + s.unsent_ < s.settings_->low_water;
-    if (s.read_paused_ && low) {
-      s.read_paused_ = false;
-      resume = true;
-    }
-    if (s.shared_wait_ && low) {
-      s.shared_wait_ = false;
-      resume_shared = true;
+    if (s.upstream_wait_ && low) {
+      s.upstream_wait_ = false;
+      resume = s.upstream_;
     }
   }
-  if (resume) {
-    SSEBRIDGE_TSAN_RELEASE(&s);
-    s.StartRead(&s.event_);
-    s.RemoveHold();
-  }
-  if (resume_shared) {
-    if (std::shared_ptr<SharedCall> call = s.shared()) call->Resume();
-  }
+  if (resume != nullptr) resume->Resume();
 }
 
 bool IoLoop::WriteOut(StreamSession& s, absl::Time now) {
@@ -261,19 +245,19 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   auto it = sessions_.find(s.fd_);
   if (it == sessions_.end() || it->second != sp) return;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd_, nullptr);
-  bool cancel = false;
-  bool release_hold = false;
+  std::shared_ptr<Upstream> upstream;
   uint64_t events = 0;
   uint64_t bytes = 0;
   {
     // Marked closed before the descriptor goes: a gRPC thread writes
     // directly only under mu_ and only while http_closed_ is false, so it
     // can never write to this fd number once it belongs to another client.
+    // An upstream set after this point is refused (SetUpstream), so the one
+    // taken here is the only one that can still be feeding the stream.
     std::lock_guard<std::mutex> lock(s.mu_);
     s.http_closed_ = true;
-    cancel = !s.upstream_done_;
-    release_hold = s.read_paused_;
-    s.read_paused_ = false;
+    upstream = std::move(s.upstream_);
+    s.upstream_wait_ = false;
     s.outcome_ = outcome;
     events = s.events_;
     bytes = s.io_bytes_ + s.direct_bytes_;
@@ -283,8 +267,7 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   // clean its side up; our dup stays valid until close() below.
   ::shutdown(s.fd_, SHUT_RDWR);
   ::close(s.fd_);
-  s.StopUpstream(cancel);
-  if (release_hold) s.RemoveHold();
+  if (upstream != nullptr) upstream->Leave(&s);
   s.registry_->Release(s.client_ip_);
   stats_->Count(outcome);
   if (s.settings_->route_stats) {
@@ -306,7 +289,6 @@ void IoLoop::Tick(absl::Time now) {
   std::vector<std::shared_ptr<StreamSession>> to_flush;
   std::vector<std::shared_ptr<StreamSession>> timed_out;
   std::vector<std::shared_ptr<StreamSession>> expired;
-  std::vector<std::shared_ptr<StreamSession>> stuck;
   std::vector<std::shared_ptr<StreamSession>> slow_shared;
   for (auto& [fd, sp] : sessions_) {
     StreamSession& s = *sp;
@@ -322,23 +304,18 @@ void IoLoop::Tick(absl::Time now) {
       continue;
     }
     bool flush = false;
-    std::shared_ptr<SharedCall> shared;
+    std::shared_ptr<Upstream> upstream;
     {
       std::lock_guard<std::mutex> lock(s.mu_);
-      shared = s.shared_;
-      if (s.shared_wait_ &&
-          now - s.shared_wait_since_ >
+      upstream = s.upstream_;
+      if (s.upstream_wait_ && upstream != nullptr && upstream->shared() &&
+          now - s.upstream_wait_since_ >
               std::min(kSharedWaitLimit, cfg.write_timeout / 2)) {
         // Its client has held the shared call back too long: it ends once
         // what it has buffered is written, and the others go on.
         s.DropFromSharedLocked();
         slow_shared.push_back(sp);
         to_flush.push_back(sp);  // closes it at once if nothing is left
-      }
-      if (!s.upstream_done_ && !s.unreadable_ &&
-          now - s.read_ended_at_ > kStuckAfterReadEnd) {
-        s.unreadable_ = true;
-        stuck.push_back(sp);
       }
       if (s.head_state_ == StreamSession::Head::kWaiting) {
         if (now - s.started_ > cfg.header_wait) {
@@ -357,9 +334,11 @@ void IoLoop::Tick(absl::Time now) {
     }
     if (flush) to_flush.push_back(sp);
     // Without the session's lock: a call's lock comes before a session's.
-    if (shared != nullptr && shared->CancelIfStuck(now, kStuckAfterReadEnd)) {
+    if (upstream != nullptr &&
+        upstream->CancelIfStuck(now, kStuckAfterReadEnd)) {
       spdlog::warn("route {}: upstream message could not be parsed; ending "
-                   "the shared call", cfg.route_path);
+                   "the {}", cfg.route_path,
+                   upstream->shared() ? "shared call" : "stream");
     }
   }
   for (auto& s : timed_out) {
@@ -372,15 +351,10 @@ void IoLoop::Tick(absl::Time now) {
     s->EndEarly(s->settings_->terminal_event, s->settings_->error_retry_ms,
                 Outcome::kTimeout);
   }
-  for (auto& s : stuck) {
-    spdlog::warn("route {}: upstream message could not be parsed; ending "
-                 "the stream", s->settings_->route_path);
-    s->ctx_.TryCancel();
-  }
   for (auto& s : slow_shared) {
     spdlog::warn("route {}: client {} too slow for the shared call; closing",
                  s->settings_->route_path, s->client_ip_);
-    s->StopUpstream(false);  // unsubscribes; the call reads on
+    s->StopUpstream();  // unsubscribes; the call reads on
   }
   for (auto& s : to_flush) Flush(s);
 }

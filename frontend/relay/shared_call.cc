@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
 #include "common/tsan/annotations.h"
+#include "frontend/relay/route_event.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -20,25 +22,25 @@ SharedCall::SharedCall(SharedCalls* table, std::string key,
       stats_(stats) {}
 
 SharedCall::AttachResult SharedCall::Attach(
-    const std::shared_ptr<StreamSession>& session, bool head_now) {
+    const std::shared_ptr<StreamSink>& sink, bool head_now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ending_) return AttachResult::kEnding;
-  // A stream closed before this point found no call to leave (its
-  // StopUpstream ran first): adding it would keep a dead subscriber. One
-  // closed after it finds the call and detaches.
-  if (session->closed()) return AttachResult::kClosed;
-  subscribers_.push_back(session);
-  if (started_ || head_now) session->CommitHead();
+  // A stream closed before this point found no call to leave (its Leave ran
+  // first): adding it would keep a dead subscriber. One closed after it
+  // finds the call and leaves.
+  if (sink->closed()) return AttachResult::kClosed;
+  subscribers_.push_back(sink);
+  if (started_ || head_now) sink->CommitHead();
   return AttachResult::kAttached;
 }
 
-void SharedCall::Detach(const StreamSession* session) {
+void SharedCall::Leave(const StreamSink* sink) {
   bool cancel = false;
   bool unpause = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = std::find_if(subscribers_.begin(), subscribers_.end(),
-                           [&](const auto& s) { return s.get() == session; });
+                           [&](const auto& s) { return s.get() == sink; });
     if (it == subscribers_.end()) return;
     subscribers_.erase(it);
     if (subscribers_.empty() && !ending_) cancel = ending_ = true;
@@ -115,10 +117,10 @@ void SharedCall::OnReadDone(bool ok) {
       // A subscriber too slow for the call is dropped (it closes itself).
       auto slow = std::remove_if(
           subscribers_.begin(), subscribers_.end(), [&](const auto& sub) {
-            switch (sub->SharedEvent(encoded_)) {
-              case StreamSession::SharedVerdict::kDrop: return true;
-              case StreamSession::SharedVerdict::kPause: pause = true; break;
-              case StreamSession::SharedVerdict::kKeep: break;
+            switch (sub->OnEncoded(encoded_)) {
+              case StreamSink::Verdict::kDrop: return true;
+              case StreamSink::Verdict::kPause: pause = true; break;
+              case StreamSink::Verdict::kKeep: break;
             }
             return false;
           });
@@ -157,15 +159,13 @@ bool SharedCall::CancelIfStuck(absl::Time now, absl::Duration after) {
 
 void SharedCall::OnDone(const grpc::Status& status) {
   SSEBRIDGE_TSAN_ACQUIRE(this);
-  std::vector<std::shared_ptr<StreamSession>> subscribers;
-  grpc::Status end = status;
+  std::vector<std::shared_ptr<StreamSink>> subscribers;
+  absl::Status end = common::ToAbslStatus(status);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ending_ = true;
     subscribers.swap(subscribers_);
-    if (unreadable_) {
-      end = grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableUpstream);
-    }
+    if (unreadable_) end = absl::InternalError(kUnparsableUpstream);
   }
   table_->Remove(key_, this);
   for (const auto& s : subscribers) s->EndUpstream(end);
@@ -179,7 +179,7 @@ void SharedCall::OnDone(const grpc::Status& status) {
 }
 
 void SharedCalls::Join(
-    const std::shared_ptr<StreamSession>& session, BackendPool* backend,
+    const std::shared_ptr<StreamSink>& sink, BackendPool* backend,
     ActionRequest request,
     const std::vector<std::pair<std::string, std::string>>& metadata) {
   // The key: the request as the service would see it, minus what differs
@@ -201,18 +201,18 @@ void SharedCalls::Join(
     std::lock_guard<std::mutex> lock(mu_);
     auto it = calls_.find(key);
     if (it != calls_.end()) {
-      session->SetShared(it->second);
-      if (it->second->Attach(session, /*head_now=*/false) !=
+      if (!sink->SetUpstream(it->second)) return;  // socket already closed
+      if (it->second->Attach(sink, /*head_now=*/false) !=
           SharedCall::AttachResult::kEnding) {
         return;
       }
     }
     pick = backend->Next();
     call = std::make_shared<SharedCall>(this, key, settings_, stats_);
-    session->SetShared(call);
-    if (call->Attach(session,
+    if (!sink->SetUpstream(call) ||
+        call->Attach(sink,
                      pick.channel->GetState(true) == GRPC_CHANNEL_READY) ==
-        SharedCall::AttachResult::kClosed) {
+            SharedCall::AttachResult::kClosed) {
       return;  // never started, so nothing to cancel
     }
     stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);

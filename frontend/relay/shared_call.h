@@ -4,7 +4,8 @@
 // SharedCalls is a route's table of live calls, keyed by the request.
 //
 // Lifetime: a SharedCall is held by its table while it takes subscribers, by
-// itself from Start() until OnDone, and by each subscribed StreamSession.
+// itself from Start() until OnDone, and by each subscribed stream (as its
+// Upstream). It knows its streams only as StreamSinks (stream_sink.h).
 // Backpressure: when a stream's buffer passes high water (the loop is
 // behind in a burst to many streams, or a client reads slowly), reading
 // stops until that stream drains below low water, so gRPC flow control
@@ -15,7 +16,7 @@
 // starts a fresh one.
 //
 // Thread-safety: everything is thread-safe. Lock order: the table's mutex,
-// then a call's, then a session's; gRPC calls are made without any of them.
+// then a call's, then a stream's; gRPC calls are made without any of them.
 #ifndef SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
 #define SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
 
@@ -31,9 +32,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
-#include "frontend/upstream/backend_pool.h"
 #include "frontend/ops/stats.h"
-#include "frontend/relay/stream_session.h"
+#include "frontend/relay/session_settings.h"
+#include "frontend/relay/stream_sink.h"
+#include "frontend/upstream/backend_pool.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
 
 namespace ssebridge::frontend {
@@ -42,6 +44,7 @@ class SharedCalls;
 
 class SharedCall
     : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
+      public Upstream,
       public std::enable_shared_from_this<SharedCall> {
  public:
   SharedCall(SharedCalls* table, std::string key,
@@ -53,18 +56,15 @@ class SharedCall
   // before it could subscribe (its loop may have it first; see Join), so it
   // is not added.
   enum class AttachResult { kAttached, kEnding, kClosed };
-  AttachResult Attach(const std::shared_ptr<StreamSession>& session,
-                      bool head_now);
-  // Removes a subscriber (its socket closed, or dropped as too slow); the
-  // last one cancels the call. A paused call resumes.
-  void Detach(const StreamSession* session);
-  // Reads on after a pause (a subscriber drained below low water).
-  void Resume();
-  // Cancels the call if its reads ended more than `after` ago without OnDone
-  // (gRPC could not parse a message; see StreamSession::read_ended_at_), so
-  // its streams end with an error event. True if it did. Cheap when reads
-  // have not ended: called by every subscriber's IoLoop tick.
-  bool CancelIfStuck(absl::Time now, absl::Duration after);
+  AttachResult Attach(const std::shared_ptr<StreamSink>& sink, bool head_now);
+
+  // Upstream. Leave removes a subscriber (its socket closed, or dropped as
+  // too slow); the last one cancels the call. A paused call resumes.
+  // CancelIfStuck is asked by every subscriber's IoLoop tick.
+  void Leave(const StreamSink* sink) override;
+  void Resume() override;
+  bool CancelIfStuck(absl::Time now, absl::Duration after) override;
+  bool shared() const override { return true; }
 
   void Start(ssebridge::action::v1::ActionService::Stub* stub,
              ssebridge::action::v1::ActionRequest request,
@@ -90,8 +90,7 @@ class SharedCall
   std::shared_ptr<SharedCall> self_;    // held from Start() until OnDone
 
   std::mutex mu_;
-  std::vector<std::shared_ptr<StreamSession>> subscribers_
-      ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<StreamSink>> subscribers_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;  // the backend answered
   bool ending_ ABSL_GUARDED_BY(mu_) = false;   // cancelled or done
   // No read outstanding and a hold taken, until Resume() (see above).
@@ -107,10 +106,10 @@ class SharedCalls {
   SharedCalls(const SessionSettings* settings, FrontendStats* stats)
       : settings_(settings), stats_(stats) {}
 
-  // Subscribes `session` to the call for `request` (made by the first
+  // Subscribes `sink` to the call for `request` (made by the first
   // subscriber, on a channel from `backend`). The key is the request without
   // its Last-Event-ID and client address.
-  void Join(const std::shared_ptr<StreamSession>& session,
+  void Join(const std::shared_ptr<StreamSink>& sink,
             BackendPool* backend, ssebridge::action::v1::ActionRequest request,
             const std::vector<std::pair<std::string, std::string>>& metadata);
 

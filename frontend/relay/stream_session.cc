@@ -6,21 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sse/encoder.h"
-#include "common/tsan/annotations.h"
 #include "common/status/grpc_status.h"
-#include "frontend/relay/responses.h"
 #include "frontend/relay/io_loop.h"
-#include "frontend/relay/shared_call.h"
-#include "frontend/relay/stream_registry.h"
-#include "spdlog/spdlog.h"
-
-#define TSAN_ACQUIRE(p) SSEBRIDGE_TSAN_ACQUIRE(p)
-#define TSAN_RELEASE(p) SSEBRIDGE_TSAN_RELEASE(p)
+#include "frontend/relay/responses.h"
+#include "frontend/relay/route_event.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace ssebridge::frontend {
 
-using ::ssebridge::action::v1::ActionRequest;
-using ::ssebridge::action::v1::ActionService;
+using ::ssebridge::action::v1::Event;
 
 StreamSession::StreamSession(const SessionSettings* settings, IoLoop* loop,
                              StreamRegistry* registry, FrontendStats* stats,
@@ -42,24 +36,16 @@ StreamSession::~StreamSession() {
   stats_->open_streams.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void StreamSession::Start(
-    ActionService::Stub* stub, ActionRequest request,
-    const std::vector<std::pair<std::string, std::string>>& metadata,
-    bool headers_now) {
-  request_ = std::move(request);
-  for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
-  bool flush = false;
-  if (headers_now) {
-    std::lock_guard<std::mutex> lock(mu_);
-    CommitHeadLocked();
-    flush = NeedFlushLocked();
-  }
-  ScheduleFlush(flush);
-  self_ = shared_from_this();
-  stub->async()->Run(&ctx_, &request_, this);
-  TSAN_RELEASE(this);
-  StartRead(&event_);
-  StartCall();
+bool StreamSession::SetUpstream(std::shared_ptr<Upstream> upstream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (http_closed_) return false;
+  upstream_ = std::move(upstream);
+  return true;
+}
+
+bool StreamSession::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return http_closed_;
 }
 
 void StreamSession::CommitHeadLocked() {
@@ -118,12 +104,6 @@ size_t StreamSession::buffered_bytes() const {
   return pending_.size() + unsent_;
 }
 
-void StreamSession::OnReadInitialMetadataDone(bool ok) {
-  TSAN_ACQUIRE(this);
-  if (ok) CommitHead();
-  TSAN_RELEASE(this);
-}
-
 void StreamSession::CommitHead() {
   bool flush = false;
   {
@@ -134,103 +114,60 @@ void StreamSession::CommitHead() {
   ScheduleFlush(flush);
 }
 
-void StreamSession::OnReadDone(bool ok) {
-  TSAN_ACQUIRE(this);
-  if (!ok) {  // stream over; OnDone follows (see read_ended_at_)
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      read_ended_at_ = absl::Now();
-    }
-    TSAN_RELEASE(this);
-    return;
-  }
-  // Decided under the lock, done after it: gRPC calls (StartRead,
-  // TryCancel) never run while holding mu_.
-  enum class Next { kRead, kPause, kStop, kCancel } next = Next::kRead;
+StreamSink::Verdict StreamSession::OnMessage(const Event& event) {
   bool flush = false;
+  Verdict verdict = Verdict::kKeep;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!first_event_seen_) {
-      first_event_seen_ = true;
-      stats_->ObserveFirstEvent(absl::ToDoubleSeconds(absl::Now() - started_));
-    }
     if (http_closed_ || finishing_) {
-      // The client is gone (call being cancelled) or the stream was ended
-      // by max duration / shutdown: read no further.
-      next = Next::kStop;
-    } else if (mode_ == ResponseMode::kCollectHtml) {
-      if (!CollectLocked()) next = Next::kCancel;
+      // The client is gone (the call is being cancelled) or the stream was
+      // ended by max duration / shutdown: read no further.
+      return Verdict::kDrop;
+    }
+    if (mode_ == ResponseMode::kCollectHtml) {
+      // Over the limit: the call is cancelled and EndUpstream answers 502.
+      if (!CollectLocked(event)) return Verdict::kDrop;
     } else {
-      AppendEventLocked();
-      flush = WriteDirectLocked();
-      const size_t buffered = pending_.size() + unsent_;
-      stats_->NoteBuffered(buffered);
-      if (buffered > settings_->high_water) {
-        // Stop reading: gRPC flow control then pushes back on the service.
-        // The hold keeps OnDone away until the IoLoop resumes or cancels.
-        AddHold();
-        read_paused_ = true;
-        next = Next::kPause;
+      CommitHeadLocked();
+      if (AppendRouteEvent(event, *settings_, stats_, pending_)) {
+        ++events_;
+        stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
       }
+      flush = WriteDirectLocked();
+      verdict = AfterAppendLocked();
     }
   }
   ScheduleFlush(flush);
-  TSAN_RELEASE(this);
-  switch (next) {
-    case Next::kRead: StartRead(&event_); break;
-    case Next::kCancel: ctx_.TryCancel(); break;
-    case Next::kPause:
-    case Next::kStop: break;
-  }
+  return verdict;
 }
 
-bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
-                      const SessionSettings& settings, FrontendStats* stats,
-                      std::string& out) {
-  const size_t before = out.size();
-  absl::Status s = common::sse::AppendEvent(event, out);
-  const size_t max = settings.max_event_bytes;
-  if (!s.ok()) {
-    stats->invalid_events_dropped.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("route {}: dropped invalid event from service: {}",
-                 settings.route_path, std::string(s.message()));
-    return false;
+StreamSink::Verdict StreamSession::AfterAppendLocked() {
+  const size_t buffered = pending_.size() + unsent_;
+  stats_->NoteBuffered(buffered);
+  if (buffered <= settings_->high_water) return Verdict::kKeep;
+  if (!upstream_wait_) {
+    upstream_wait_ = true;
+    upstream_wait_since_ = absl::Now();
   }
-  if (max > 0 && out.size() - before > max) {
-    out.resize(before);
-    stats->oversized_events_dropped.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("route {}: dropped event over max_event_bytes ({} > {})",
-                 settings.route_path, event.ByteSizeLong(), max);
-    return false;
-  }
-  return true;
+  return Verdict::kPause;
 }
 
-void StreamSession::AppendEventLocked() {
-  CommitHeadLocked();
-  if (AppendRouteEvent(event_, *settings_, stats_, pending_)) {
-    ++events_;
-    stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-bool StreamSession::CollectLocked() {
+bool StreamSession::CollectLocked(const Event& event) {
   if (collected_.size() > settings_->max_event_bytes) {
     collect_overflow_ = true;
     return false;
   }
   ++events_;
   stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
-  using ::ssebridge::action::v1::Event;
-  switch (event_.payload_case()) {
-    case Event::kHtml: collected_.append(event_.html()); break;
-    case Event::kRaw: collected_.append(event_.raw()); break;
+  switch (event.payload_case()) {
+    case Event::kHtml: collected_.append(event.html()); break;
+    case Event::kRaw: collected_.append(event.raw()); break;
     case Event::kText:
-      common::sse::AppendHtmlEscaped(event_.text(), collected_);
+      common::sse::AppendHtmlEscaped(event.text(), collected_);
       break;
     case Event::kJson: {
       std::string json;
-      common::sse::AppendJson(event_.json(), json);
+      common::sse::AppendJson(event.json(), json);
       common::sse::AppendHtmlEscaped(json, collected_);
       break;
     }
@@ -247,13 +184,8 @@ void StreamSession::FinishLocked(absl::string_view name, absl::string_view data,
   outcome_ = outcome;
 }
 
-bool StreamSession::EndUpstreamLocked(const grpc::Status& status) {
-  upstream_done_ = true;
+bool StreamSession::EndUpstreamLocked(const absl::Status& st) {
   if (http_closed_ || finishing_) return false;
-  absl::Status st = common::ToAbslStatus(status);
-  if (unreadable_) {
-    st = absl::InternalError(kUnparsableUpstream);
-  }
   if (collect_overflow_) {
     pending_ = SimpleResponse(502, "upstream response too large\n", {});
     std::string().swap(collected_);
@@ -311,14 +243,7 @@ bool StreamSession::EndUpstreamLocked(const grpc::Status& status) {
   return NeedFlushLocked();
 }
 
-void StreamSession::OnDone(const grpc::Status& status) {
-  TSAN_ACQUIRE(this);
-  EndUpstream(status);
-  // Drop the gRPC side's reference last; this may free the session.
-  std::shared_ptr<StreamSession> keep = std::move(self_);
-}
-
-void StreamSession::EndUpstream(const grpc::Status& status) {
+void StreamSession::EndUpstream(const absl::Status& status) {
   bool flush = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -327,27 +252,18 @@ void StreamSession::EndUpstream(const grpc::Status& status) {
   ScheduleFlush(flush);
 }
 
-StreamSession::SharedVerdict StreamSession::SharedEvent(
-    absl::string_view bytes) {
+StreamSink::Verdict StreamSession::OnEncoded(absl::string_view bytes) {
   bool flush = false;
-  SharedVerdict verdict = SharedVerdict::kKeep;
+  Verdict verdict = Verdict::kKeep;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (http_closed_ || finishing_) return SharedVerdict::kDrop;
+    if (http_closed_ || finishing_) return Verdict::kDrop;
     CommitHeadLocked();
     pending_.append(bytes.data(), bytes.size());
     ++events_;
     stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
     flush = NeedFlushLocked();
-    const size_t buffered = pending_.size() + unsent_;
-    stats_->NoteBuffered(buffered);
-    if (buffered > settings_->high_water) {
-      if (!shared_wait_) {
-        shared_wait_ = true;
-        shared_wait_since_ = absl::Now();
-      }
-      verdict = SharedVerdict::kPause;
-    }
+    verdict = AfterAppendLocked();
   }
   ScheduleFlush(flush);
   return verdict;
@@ -355,24 +271,23 @@ StreamSession::SharedVerdict StreamSession::SharedEvent(
 
 void StreamSession::DropFromSharedLocked() {
   stats_->shared_slow_dropped.fetch_add(1, std::memory_order_relaxed);
-  shared_wait_ = false;
-  upstream_done_ = true;
+  upstream_wait_ = false;
   finishing_ = true;
   outcome_ = Outcome::kTimeout;
 }
 
-void StreamSession::StopUpstream(bool cancel_own) {
-  if (std::shared_ptr<SharedCall> call = shared()) {
-    call->Detach(this);
-  } else if (cancel_own) {
-    ctx_.TryCancel();
+void StreamSession::StopUpstream() {
+  std::shared_ptr<Upstream> upstream;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    upstream = upstream_;
   }
+  if (upstream != nullptr) upstream->Leave(this);
 }
 
 void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
                              Outcome outcome) {
   bool flush = false;
-  bool cancel = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (http_closed_ || finishing_) return;
@@ -386,10 +301,9 @@ void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
     } else {
       FinishLocked(event, "", retry_ms, outcome);
     }
-    cancel = !upstream_done_;
     flush = NeedFlushLocked();
   }
-  StopUpstream(cancel);
+  StopUpstream();
   ScheduleFlush(flush);
 }
 

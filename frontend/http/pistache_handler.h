@@ -1,0 +1,33 @@
+// The handler Pistache drives. Each connection's bytes first pass through a
+// RequestGuard (request_guard.h: Pistache 0.0.5's parser reads past its
+// buffer on some inputs), which releases only whole, well-framed requests to
+// Pistache's parser or refuses the connection with a plain error; parsed
+// requests go to one callback, and nothing it throws escapes into Pistache.
+//
+// Thread-safety: Pistache clones the handler for each of its transport
+// threads; each clone is used by its thread only. The callback must be
+// thread-safe.
+#ifndef SSEBRIDGE_FRONTEND_HTTP_PISTACHE_HANDLER_H_
+#define SSEBRIDGE_FRONTEND_HTTP_PISTACHE_HANDLER_H_
+
+#include <pistache/http.h>
+#include <pistache/peer.h>
+
+#include <functional>
+#include <memory>
+
+namespace ssebridge::frontend {
+
+using RequestCallback = std::function<void(const Pistache::Http::Request&,
+                                           Pistache::Http::ResponseWriter&)>;
+
+std::shared_ptr<Pistache::Http::Handler> MakeGuardedHandler(
+    RequestCallback serve);
+
+// The connection now carries a stream: nothing the client sends on it from
+// here on is parsed or answered (it would land in the stream).
+void StopRequestGuard(const Pistache::Tcp::Peer& peer);
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_HTTP_PISTACHE_HANDLER_H_

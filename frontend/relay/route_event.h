@@ -1,0 +1,26 @@
+// The one place that decides whether a service's event is relayed on a
+// route: encoded as SSE, or dropped (and counted and logged) when the
+// encoder rejects it (CR/LF in its name or id: SSE injection) or when it is
+// over the route's max_event_bytes. Used by a stream's own call and by a
+// shared call alike. Thread-safe (stats are atomics).
+#ifndef SSEBRIDGE_FRONTEND_RELAY_ROUTE_EVENT_H_
+#define SSEBRIDGE_FRONTEND_RELAY_ROUTE_EVENT_H_
+
+#include <string>
+
+#include "frontend/ops/stats.h"
+#include "frontend/relay/session_settings.h"
+#include "ssebridge/action/v1/action.pb.h"
+
+namespace ssebridge::frontend {
+
+// Encodes `event` onto `out` as SSE. An event the encoder rejects or one
+// over the route's max_event_bytes is dropped, counted and logged, and `out`
+// is left as it was; returns whether it was appended.
+bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
+                      const SessionSettings& settings, FrontendStats* stats,
+                      std::string& out);
+
+}  // namespace ssebridge::frontend
+
+#endif  // SSEBRIDGE_FRONTEND_RELAY_ROUTE_EVENT_H_
