@@ -1,26 +1,16 @@
-#include "frontend/config/config_loader.h"
+#include "frontend/config/yaml_to_proto.h"
 
 #include <yaml-cpp/eventhandler.h>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <limits>
-#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/numeric/int128.h"
@@ -31,9 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "yaml-cpp/yaml.h"
 
@@ -42,29 +30,8 @@ namespace {
 
 using ::google::protobuf::Descriptor;
 using ::google::protobuf::FieldDescriptor;
-using ::ssebridge::config::v1::FrontendConfig;
-
-// Canonical key paths (proto field names, with list indices) that appeared in
-// the YAML. Defaults are applied only to absent keys, so explicit zeros such
-// as `port: 0` survive and meaningless explicit zeros can be reported.
-using GivenKeys = std::set<std::string>;
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
-
-// Renders a user-supplied value for an error message: quoted, escaped so the
-// message stays on one line, and shortened so a pasted blob cannot flood logs.
-std::string Quote(absl::string_view s) {
-  constexpr size_t kMax = 60;
-  bool cut = false;
-  if (s.size() > kMax) {
-    size_t n = kMax;
-    // Do not split a UTF-8 sequence.
-    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-    s = s.substr(0, n);
-    cut = true;
-  }
-  return absl::StrCat("\"", absl::Utf8SafeCEscape(s), cut ? "...\"" : "\"");
-}
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -87,19 +54,6 @@ std::string JoinPath(absl::string_view parent, absl::string_view key) {
   return absl::StrCat(parent, ".", key);
 }
 
-std::string IndexPath(absl::string_view parent, size_t i) {
-  return absl::StrCat(parent, "[", i, "]");
-}
-
-absl::Status Error(absl::string_view file, absl::string_view path,
-                   absl::string_view problem) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(file, ": ", problem));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat(file, ": ", path, ": ", problem));
-}
-
 void AppendJsonString(absl::string_view s, std::string& out) {
   out += '"';
   for (char c : s) {
@@ -116,76 +70,6 @@ void AppendJsonString(absl::string_view s, std::string& out) {
     }
   }
   out += '"';
-}
-
-// Parses Go-style durations: one or more <number><unit> terms ("15s", "1.5s",
-// "500ms", "1h30m"); units ns, us (or µs), ms, s, m, h. A bare "0" is allowed
-// because it is unambiguous. Returns nanoseconds, or nullopt if malformed,
-// negative or too large for int64 nanoseconds (~292 years).
-std::optional<int64_t> ParseDurationNanos(absl::string_view s) {
-  s = absl::StripAsciiWhitespace(s);
-  if (s == "0") return 0;
-  if (s.empty()) return std::nullopt;
-  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  int64_t total = 0;
-  while (!s.empty()) {
-    size_t i = 0;
-    uint64_t whole = 0;
-    bool has_whole = false;
-    while (i < s.size() && absl::ascii_isdigit(s[i])) {
-      if (whole > static_cast<uint64_t>(kMax) / 10) return std::nullopt;
-      whole = whole * 10 + static_cast<uint64_t>(s[i] - '0');
-      has_whole = true;
-      ++i;
-    }
-    absl::string_view frac;
-    if (i < s.size() && s[i] == '.') {
-      const size_t start = ++i;
-      while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
-      frac = s.substr(start, i - start);
-    }
-    if (!has_whole && frac.empty()) return std::nullopt;
-    const size_t unit_start = i;
-    while (i < s.size() && !absl::ascii_isdigit(s[i]) && s[i] != '.') ++i;
-    const absl::string_view unit = s.substr(unit_start, i - unit_start);
-    int64_t unit_ns;
-    if (unit == "ns") {
-      unit_ns = 1;
-    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
-      unit_ns = 1'000;
-    } else if (unit == "ms") {
-      unit_ns = 1'000'000;
-    } else if (unit == "s") {
-      unit_ns = kNanosPerSecond;
-    } else if (unit == "m") {
-      unit_ns = 60 * kNanosPerSecond;
-    } else if (unit == "h") {
-      unit_ns = 3600 * kNanosPerSecond;
-    } else {
-      return std::nullopt;
-    }
-    if (whole > static_cast<uint64_t>(kMax / unit_ns)) return std::nullopt;
-    int64_t term = static_cast<int64_t>(whole) * unit_ns;
-    if (!frac.empty()) {
-      // Digits past 18 are worth far less than a nanosecond for any unit.
-      if (frac.size() > 18) frac = frac.substr(0, 18);
-      uint64_t digits = 0;
-      uint64_t scale = 1;
-      for (char c : frac) {
-        digits = digits * 10 + static_cast<uint64_t>(c - '0');
-        scale *= 10;
-      }
-      const absl::uint128 part =
-          absl::uint128(digits) * static_cast<uint64_t>(unit_ns) / scale;
-      const auto part64 = static_cast<int64_t>(absl::Uint128Low64(part));
-      if (term > kMax - part64) return std::nullopt;
-      term += part64;
-    }
-    if (total > kMax - term) return std::nullopt;
-    total += term;
-    s = s.substr(i);
-  }
-  return total;
 }
 
 // The proto JSON form of a Duration: "15s", "0.500s" style with the fraction
@@ -265,7 +149,7 @@ class YamlToJson {
 
  private:
   absl::Status Err(absl::string_view path, absl::string_view problem) const {
-    return Error(file_, path, problem);
+    return ConfigError(file_, path, problem);
   }
 
   absl::Status Field(const YAML::Node& node, const FieldDescriptor* f,
@@ -490,344 +374,6 @@ class YamlToJson {
   GivenKeys& given_;
 };
 
-// ---------------------------------------------------------------------------
-// Defaults (documented in config.proto).
-
-void SetDuration(google::protobuf::Duration* d, int64_t millis) {
-  d->set_seconds(millis / 1000);
-  d->set_nanos(static_cast<int32_t>(millis % 1000 * 1'000'000));
-}
-
-// Returns the last non-empty path segment ("/api/chat_stream" ->
-// "chat_stream"), the documented default action.
-std::string LastPathSegment(absl::string_view path) {
-  std::string last;
-  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
-    last = std::string(part);
-  }
-  return last;
-}
-
-void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
-  auto absent = [&given](const std::string& path) {
-    return given.count(path) == 0;
-  };
-
-  auto* listen = config.mutable_listen();
-  if (absent("listen.address")) listen->set_address("127.0.0.1");
-  if (absent("listen.port")) listen->set_port(8080);
-  if (absent("listen.threads")) listen->set_threads(1);
-  if (absent("listen.io_threads")) listen->set_io_threads(1);
-  if (absent("listen.header_timeout")) {
-    SetDuration(listen->mutable_header_timeout(), 10'000);
-  }
-  if (absent("listen.idle_timeout")) {
-    SetDuration(listen->mutable_idle_timeout(), 60'000);
-  }
-  if (absent("listen.max_request_bytes")) {
-    listen->set_max_request_bytes(1 << 20);
-  }
-
-  for (int i = 0; i < config.backends_size(); ++i) {
-    auto* backend = config.mutable_backends(i);
-    const std::string p = IndexPath("backends", static_cast<size_t>(i));
-    if (absent(p + ".channels")) backend->set_channels(1);
-    if (absent(p + ".connect_timeout")) {
-      SetDuration(backend->mutable_connect_timeout(), 2'000);
-    }
-  }
-
-  for (int i = 0; i < config.routes_size(); ++i) {
-    auto* route = config.mutable_routes(i);
-    const std::string p = IndexPath("routes", static_cast<size_t>(i));
-    if (absent(p + ".methods")) route->add_methods("GET");
-    if (absent(p + ".action")) {
-      route->set_action(LastPathSegment(route->path()));
-    }
-    if (absent(p + ".terminal_event")) route->set_terminal_event("done");
-    if (absent(p + ".heartbeat")) {
-      SetDuration(route->mutable_heartbeat(), 15'000);
-    }
-  }
-
-  auto* limits = config.mutable_limits();
-  if (absent("limits.max_connections")) limits->set_max_connections(10'000);
-  if (absent("limits.high_water_bytes")) {
-    limits->set_high_water_bytes(256 * 1024);
-  }
-  if (absent("limits.low_water_bytes")) limits->set_low_water_bytes(64 * 1024);
-  if (absent("limits.write_timeout")) {
-    SetDuration(limits->mutable_write_timeout(), 30'000);
-  }
-  if (absent("limits.max_event_bytes")) {
-    limits->set_max_event_bytes(4 << 20);
-  }
-  if (absent("limits.retry_after_seconds")) limits->set_retry_after_seconds(5);
-
-  if (absent("shutdown_grace")) {
-    SetDuration(config.mutable_shutdown_grace(), 10'000);
-  }
-  if (absent("logging.level")) config.mutable_logging()->set_level("info");
-}
-
-// ---------------------------------------------------------------------------
-// Semantic checks the proto cannot express. Explicit values are checked too:
-// a meaningless explicit zero (e.g. `channels: 0`) is reported rather than
-// silently replaced by the default.
-
-bool IsPositive(const google::protobuf::Duration& d) {
-  return d.seconds() > 0 || d.nanos() > 0;
-}
-
-bool HasCrLf(absl::string_view s) {
-  return s.find_first_of("\r\n") != absl::string_view::npos;
-}
-
-// RFC 9110 token characters (header field names).
-bool IsToken(absl::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!absl::ascii_isalnum(c) &&
-        absl::string_view("!#$%&'*+-.^_`|~").find(c) ==
-            absl::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// scheme://host[:port], as browsers send in the Origin header: no path, no
-// trailing slash, host a DNS name, IPv4 or [IPv6].
-bool IsOrigin(absl::string_view origin) {
-  const size_t sep = origin.find("://");
-  if (sep == absl::string_view::npos || sep == 0) return false;
-  const absl::string_view scheme = origin.substr(0, sep);
-  if (!absl::ascii_isalpha(scheme[0])) return false;
-  for (char c : scheme) {
-    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') {
-      return false;
-    }
-  }
-  absl::string_view rest = origin.substr(sep + 3);
-  absl::string_view host;
-  if (absl::StartsWith(rest, "[")) {
-    const size_t close = rest.find(']');
-    if (close == absl::string_view::npos || close == 1) return false;
-    for (char c : rest.substr(1, close - 1)) {
-      if (!absl::ascii_isxdigit(c) && c != ':' && c != '.') return false;
-    }
-    host = rest.substr(0, close + 1);
-    rest = rest.substr(close + 1);
-  } else {
-    const size_t colon = rest.find(':');
-    host = rest.substr(0, colon);
-    rest = colon == absl::string_view::npos ? absl::string_view()
-                                            : rest.substr(colon);
-    if (host.empty()) return false;
-    for (char c : host) {
-      if (!absl::ascii_isalnum(c) && c != '-' && c != '.') return false;
-    }
-  }
-  if (rest.empty()) return true;
-  if (rest[0] != ':') return false;
-  const absl::string_view port = rest.substr(1);
-  if (port.empty() || port.size() > 5) return false;
-  for (char c : port) {
-    if (!absl::ascii_isdigit(c)) return false;
-  }
-  int value;
-  return absl::SimpleAtoi(port, &value) && value >= 1 && value <= 65535;
-}
-
-bool IsIpAddress(const std::string& s) {
-  in6_addr buf;
-  return inet_pton(AF_INET, s.c_str(), &buf) == 1 ||
-         inet_pton(AF_INET6, s.c_str(), &buf) == 1;
-}
-
-absl::Status Validate(absl::string_view file, const GivenKeys& given,
-                      FrontendConfig& config) {
-  auto err = [file](absl::string_view path, absl::string_view problem) {
-    return Error(file, path, problem);
-  };
-
-  const auto& listen = config.listen();
-  if (listen.address().empty()) {
-    return err("listen.address", "must not be empty");
-  }
-  if (listen.port() > 65535) {
-    return err("listen.port",
-               absl::StrCat("must be at most 65535, got ", listen.port()));
-  }
-  if (listen.threads() < 1) return err("listen.threads", "must be at least 1");
-  if (listen.io_threads() < 1) {
-    return err("listen.io_threads", "must be at least 1");
-  }
-  if (!IsPositive(listen.header_timeout())) {
-    return err("listen.header_timeout", "must be greater than 0s");
-  }
-  if (!IsPositive(listen.idle_timeout())) {
-    return err("listen.idle_timeout", "must be greater than 0s");
-  }
-  if (listen.max_request_bytes() < 1) {
-    return err("listen.max_request_bytes", "must be at least 1");
-  }
-
-  std::map<std::string, int> backend_index;  // Sorted for error messages.
-  for (int i = 0; i < config.backends_size(); ++i) {
-    const auto& b = config.backends(i);
-    const std::string p = IndexPath("backends", static_cast<size_t>(i));
-    if (b.name().empty()) return err(p + ".name", "must not be empty");
-    if (auto [it, inserted] = backend_index.emplace(b.name(), i); !inserted) {
-      return err(p + ".name",
-                 absl::StrCat("duplicate backend name ", Quote(b.name()),
-                              " (also backends[", it->second, "].name)"));
-    }
-    if (b.target().empty()) return err(p + ".target", "must not be empty");
-    if (b.channels() < 1 || b.channels() > 64) {
-      return err(p + ".channels",
-                 absl::StrCat("must be between 1 and 64, got ", b.channels()));
-    }
-    if (!IsPositive(b.connect_timeout())) {
-      return err(p + ".connect_timeout", "must be greater than 0s");
-    }
-  }
-  std::vector<std::string> backend_names;
-  for (const auto& [name, index] : backend_index) backend_names.push_back(name);
-  const std::string defined =
-      backend_names.empty()
-          ? std::string("no backends are defined")
-          : absl::StrCat("defined: ", absl::StrJoin(backend_names, ", "));
-
-  if (config.routes_size() == 0) {
-    return err("routes", "at least one route is required");
-  }
-  std::map<std::string, int> route_index;
-  for (int i = 0; i < config.routes_size(); ++i) {
-    auto& r = *config.mutable_routes(i);
-    const std::string p = IndexPath("routes", static_cast<size_t>(i));
-    if (!absl::StartsWith(r.path(), "/")) {
-      return err(p + ".path",
-                 absl::StrCat("must start with \"/\", got ", Quote(r.path())));
-    }
-    for (char c : r.path()) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u <= 0x20 || u == 0x7F || c == '?' || c == '#') {
-        return err(p + ".path",
-                   absl::StrCat("must be a plain path without spaces, query "
-                                "or fragment, got ",
-                                Quote(r.path())));
-      }
-    }
-    if (auto [it, inserted] = route_index.emplace(r.path(), i); !inserted) {
-      return err(p + ".path",
-                 absl::StrCat("duplicate path ", Quote(r.path()),
-                              " (also routes[", it->second, "].path)"));
-    }
-
-    if (r.methods_size() == 0) {
-      return err(p + ".methods", "must list at least one method");
-    }
-    std::set<std::string> methods;
-    for (int m = 0; m < r.methods_size(); ++m) {
-      std::string method = absl::AsciiStrToUpper(r.methods(m));
-      const std::string mp = IndexPath(p + ".methods", static_cast<size_t>(m));
-      if (method != "GET" && method != "POST") {
-        return err(mp, absl::StrCat("unsupported method ", Quote(r.methods(m)),
-                                    " (use GET or POST)"));
-      }
-      if (!methods.insert(method).second) {
-        return err(mp, absl::StrCat("duplicate method ", Quote(method)));
-      }
-      *r.mutable_methods(m) = std::move(method);
-    }
-
-    if (r.backend().empty()) {
-      return err(p + ".backend", absl::StrCat("required (", defined, ")"));
-    }
-    if (backend_index.count(r.backend()) == 0) {
-      return err(p + ".backend",
-                 absl::StrCat("unknown backend ", Quote(r.backend()), " (",
-                              defined, ")"));
-    }
-
-    if (r.action().empty()) {
-      if (given.count(p + ".action") == 0) {
-        return err(p + ".action",
-                   absl::StrCat("cannot be derived from path ", Quote(r.path()),
-                                "; set it explicitly"));
-      }
-      return err(p + ".action", "must not be empty");
-    }
-    if (HasCrLf(r.action())) {
-      return err(p + ".action", "must not contain CR or LF");
-    }
-    if (r.terminal_event().empty()) {
-      return err(p + ".terminal_event", "must not be empty");
-    }
-    if (HasCrLf(r.terminal_event())) {
-      return err(p + ".terminal_event", "must not contain CR or LF");
-    }
-
-    for (int h = 0; h < r.forward_headers_size(); ++h) {
-      std::string header = absl::AsciiStrToLower(r.forward_headers(h));
-      if (!IsToken(header)) {
-        return err(
-            IndexPath(p + ".forward_headers", static_cast<size_t>(h)),
-            absl::StrCat("invalid header name ", Quote(r.forward_headers(h))));
-      }
-      *r.mutable_forward_headers(h) = std::move(header);
-    }
-  }
-
-  const auto& limits = config.limits();
-  if (limits.max_connections() < 1) {
-    return err("limits.max_connections", "must be at least 1");
-  }
-  if (limits.low_water_bytes() >= limits.high_water_bytes()) {
-    return err("limits.low_water_bytes",
-               absl::StrCat("must be less than high_water_bytes (",
-                            limits.low_water_bytes(),
-                            " >= ", limits.high_water_bytes(), ")"));
-  }
-  if (!IsPositive(limits.write_timeout())) {
-    return err("limits.write_timeout", "must be greater than 0s");
-  }
-  if (limits.max_event_bytes() < 1) {
-    return err("limits.max_event_bytes", "must be at least 1");
-  }
-
-  for (int i = 0; i < config.cors_origins_size(); ++i) {
-    // Origin headers arrive in lower case; matching is exact.
-    std::string origin = absl::AsciiStrToLower(config.cors_origins(i));
-    if (!IsOrigin(origin)) {
-      return err(IndexPath("cors_origins", static_cast<size_t>(i)),
-                 absl::StrCat("invalid origin ", Quote(config.cors_origins(i)),
-                              " (use scheme://host[:port], no path or "
-                              "trailing slash)"));
-    }
-    *config.mutable_cors_origins(i) = std::move(origin);
-  }
-
-  for (int i = 0; i < config.trusted_proxies_size(); ++i) {
-    if (!IsIpAddress(config.trusted_proxies(i))) {
-      return err(IndexPath("trusted_proxies", static_cast<size_t>(i)),
-                 absl::StrCat("expected an IP address, got ",
-                              Quote(config.trusted_proxies(i))));
-    }
-  }
-
-  std::string level = absl::AsciiStrToLower(config.logging().level());
-  if (level != "trace" && level != "debug" && level != "info" &&
-      level != "warn" && level != "error" && level != "off") {
-    return err("logging.level",
-               absl::StrCat("unknown level ", Quote(config.logging().level()),
-                            " (use trace, debug, info, warn, error or off)"));
-  }
-  config.mutable_logging()->set_level(std::move(level));
-  return absl::OkStatus();
-}
-
 // yaml-cpp messages are single lines today; keep the one-line promise anyway.
 std::string OneLine(absl::string_view s) {
   std::string out(s);
@@ -864,8 +410,74 @@ class DocumentCounter : public YAML::EventHandler {
 
 }  // namespace
 
-absl::StatusOr<FrontendConfig> ParseConfigYaml(absl::string_view yaml,
-                                               absl::string_view file) {
+std::optional<int64_t> ParseDurationNanos(absl::string_view s) {
+  s = absl::StripAsciiWhitespace(s);
+  if (s == "0") return 0;
+  if (s.empty()) return std::nullopt;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  int64_t total = 0;
+  while (!s.empty()) {
+    size_t i = 0;
+    uint64_t whole = 0;
+    bool has_whole = false;
+    while (i < s.size() && absl::ascii_isdigit(s[i])) {
+      if (whole > static_cast<uint64_t>(kMax) / 10) return std::nullopt;
+      whole = whole * 10 + static_cast<uint64_t>(s[i] - '0');
+      has_whole = true;
+      ++i;
+    }
+    absl::string_view frac;
+    if (i < s.size() && s[i] == '.') {
+      const size_t start = ++i;
+      while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+      frac = s.substr(start, i - start);
+    }
+    if (!has_whole && frac.empty()) return std::nullopt;
+    const size_t unit_start = i;
+    while (i < s.size() && !absl::ascii_isdigit(s[i]) && s[i] != '.') ++i;
+    const absl::string_view unit = s.substr(unit_start, i - unit_start);
+    int64_t unit_ns;
+    if (unit == "ns") {
+      unit_ns = 1;
+    } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
+      unit_ns = 1'000;
+    } else if (unit == "ms") {
+      unit_ns = 1'000'000;
+    } else if (unit == "s") {
+      unit_ns = kNanosPerSecond;
+    } else if (unit == "m") {
+      unit_ns = 60 * kNanosPerSecond;
+    } else if (unit == "h") {
+      unit_ns = 3600 * kNanosPerSecond;
+    } else {
+      return std::nullopt;
+    }
+    if (whole > static_cast<uint64_t>(kMax / unit_ns)) return std::nullopt;
+    int64_t term = static_cast<int64_t>(whole) * unit_ns;
+    if (!frac.empty()) {
+      // Digits past 18 are worth far less than a nanosecond for any unit.
+      if (frac.size() > 18) frac = frac.substr(0, 18);
+      uint64_t digits = 0;
+      uint64_t scale = 1;
+      for (char c : frac) {
+        digits = digits * 10 + static_cast<uint64_t>(c - '0');
+        scale *= 10;
+      }
+      const absl::uint128 part =
+          absl::uint128(digits) * static_cast<uint64_t>(unit_ns) / scale;
+      const auto part64 = static_cast<int64_t>(absl::Uint128Low64(part));
+      if (term > kMax - part64) return std::nullopt;
+      term += part64;
+    }
+    if (total > kMax - term) return std::nullopt;
+    total += term;
+    s = s.substr(i);
+  }
+  return total;
+}
+
+absl::Status YamlToProto(absl::string_view yaml, absl::string_view file,
+                         google::protobuf::Message& message, GivenKeys& given) {
   // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever (allocating) on
   // some malformed input such as ",a\xb7 [:" (found by config_loader_fuzz;
   // fixed upstream after 0.7). Load parses one document; a second pass only
@@ -879,86 +491,47 @@ absl::StatusOr<FrontendConfig> ParseConfigYaml(absl::string_view yaml,
     for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
     }
     if (counter.starts.size() > 1) {
-      return Error(file, Where(counter.starts[1]),
-                   "only one YAML document is allowed");
+      return ConfigError(file, Where(counter.starts[1]),
+                         "only one YAML document is allowed");
     }
   } catch (const YAML::Exception& e) {
-    return Error(file, Where(e.mark),
-                 absl::StrCat("YAML syntax error: ", OneLine(e.msg)));
+    return ConfigError(file, Where(e.mark),
+                       absl::StrCat("YAML syntax error: ", OneLine(e.msg)));
   }
   if (!root.IsDefined()) root = YAML::Node(YAML::NodeType::Null);
   if (!root.IsNull() && !root.IsMap()) {
-    return Error(file, "",
-                 absl::StrCat("expected a map of settings at the top level, "
-                              "got ",
-                              Describe(root)));
+    return ConfigError(
+        file, "",
+        absl::StrCat("expected a map of settings at the top level, "
+                     "got ",
+                     Describe(root)));
   }
 
-  GivenKeys given;
   std::string json;
   try {
     YamlToJson walker(file, given);
     if (absl::Status s =
-            walker.Message(root, FrontendConfig::descriptor(), "", "", json);
+            walker.Message(root, message.GetDescriptor(), "", "", json);
         !s.ok()) {
       return s;
     }
   } catch (const YAML::Exception& e) {
     // Not expected: the walker only reads nodes it has type-checked.
-    return Error(file, Where(e.mark), OneLine(e.what()));
+    return ConfigError(file, Where(e.mark), OneLine(e.what()));
   }
 
-  FrontendConfig config;
   const auto status = google::protobuf::util::JsonStringToMessage(
-      json, &config, google::protobuf::util::JsonParseOptions());
+      json, &message, google::protobuf::util::JsonParseOptions());
   if (!status.ok()) {
     // The walker types every value, so this means a gap in the walker (or
     // invalid UTF-8 in a string); still report it in the one-line form.
-    const auto message = status.message();
-    return Error(file, "",
-                 OneLine(absl::StrCat(
-                     "cannot map the config onto the schema: ",
-                     absl::string_view(message.data(), message.size()))));
+    const auto detail = status.message();
+    return ConfigError(
+        file, "",
+        OneLine(absl::StrCat("cannot map the config onto the schema: ",
+                             absl::string_view(detail.data(), detail.size()))));
   }
-
-  ApplyDefaults(given, config);
-  if (absl::Status s = Validate(file, given, config); !s.ok()) return s;
-  return config;
-}
-
-absl::StatusOr<FrontendConfig> LoadConfigFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    const std::string message =
-        absl::StrCat(path, ": cannot open config file: ", std::strerror(e));
-    if (e == ENOENT) return absl::NotFoundError(message);
-    return absl::InvalidArgumentError(message);
-  }
-  std::string contents;
-  std::string error;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    error = "is a directory, not a config file";
-  } else {
-    char buf[64 * 1024];
-    while (true) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) {
-        contents.append(buf, static_cast<size_t>(n));
-      } else if (n == 0) {
-        break;
-      } else if (errno != EINTR) {
-        error = absl::StrCat("cannot read config file: ", std::strerror(errno));
-        break;
-      }
-    }
-  }
-  ::close(fd);
-  if (!error.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", error));
-  }
-  return ParseConfigYaml(contents, path);
+  return absl::OkStatus();
 }
 
 }  // namespace ssebridge::frontend
