@@ -7,7 +7,9 @@
 // this code. On top of that the loader applies the defaults documented in the
 // proto comments (tracking which keys were given, so an explicit `port: 0` or
 // `heartbeat: "0s"` is kept) and checks the semantic rules the proto cannot
-// express (routes name defined backends, low < high water, ...).
+// express (routes name defined backends, low < high water, ...). Each of the
+// three steps is its own unit: yaml_to_proto.h, config_defaults.h and
+// config_validation.h; this file runs them in order and reads the file.
 //
 // Every error is one line, `<file>: <key path>: <problem>`, e.g.
 //   frontend.yaml: routes[1].backnd: unknown key

@@ -1,0 +1,94 @@
+#include "frontend/config/config_defaults.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/duration.pb.h"
+
+namespace ssebridge::frontend {
+namespace {
+
+using ::ssebridge::config::v1::FrontendConfig;
+
+void SetDuration(google::protobuf::Duration* d, int64_t millis) {
+  d->set_seconds(millis / 1000);
+  d->set_nanos(static_cast<int32_t>(millis % 1000 * 1'000'000));
+}
+
+// Returns the last non-empty path segment ("/api/chat_stream" ->
+// "chat_stream"), the documented default action.
+std::string LastPathSegment(absl::string_view path) {
+  std::string last;
+  for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
+    last = std::string(part);
+  }
+  return last;
+}
+
+}  // namespace
+
+void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
+  auto absent = [&given](const std::string& path) {
+    return given.count(path) == 0;
+  };
+
+  auto* listen = config.mutable_listen();
+  if (absent("listen.address")) listen->set_address("127.0.0.1");
+  if (absent("listen.port")) listen->set_port(8080);
+  if (absent("listen.threads")) listen->set_threads(1);
+  if (absent("listen.io_threads")) listen->set_io_threads(1);
+  if (absent("listen.header_timeout")) {
+    SetDuration(listen->mutable_header_timeout(), 10'000);
+  }
+  if (absent("listen.idle_timeout")) {
+    SetDuration(listen->mutable_idle_timeout(), 60'000);
+  }
+  if (absent("listen.max_request_bytes")) {
+    listen->set_max_request_bytes(1 << 20);
+  }
+
+  for (int i = 0; i < config.backends_size(); ++i) {
+    auto* backend = config.mutable_backends(i);
+    const std::string p = IndexPath("backends", static_cast<size_t>(i));
+    if (absent(p + ".channels")) backend->set_channels(1);
+    if (absent(p + ".connect_timeout")) {
+      SetDuration(backend->mutable_connect_timeout(), 2'000);
+    }
+  }
+
+  for (int i = 0; i < config.routes_size(); ++i) {
+    auto* route = config.mutable_routes(i);
+    const std::string p = IndexPath("routes", static_cast<size_t>(i));
+    if (absent(p + ".methods")) route->add_methods("GET");
+    if (absent(p + ".action")) {
+      route->set_action(LastPathSegment(route->path()));
+    }
+    if (absent(p + ".terminal_event")) route->set_terminal_event("done");
+    if (absent(p + ".heartbeat")) {
+      SetDuration(route->mutable_heartbeat(), 15'000);
+    }
+  }
+
+  auto* limits = config.mutable_limits();
+  if (absent("limits.max_connections")) limits->set_max_connections(10'000);
+  if (absent("limits.high_water_bytes")) {
+    limits->set_high_water_bytes(256 * 1024);
+  }
+  if (absent("limits.low_water_bytes")) limits->set_low_water_bytes(64 * 1024);
+  if (absent("limits.write_timeout")) {
+    SetDuration(limits->mutable_write_timeout(), 30'000);
+  }
+  if (absent("limits.max_event_bytes")) {
+    limits->set_max_event_bytes(4 << 20);
+  }
+  if (absent("limits.retry_after_seconds")) limits->set_retry_after_seconds(5);
+
+  if (absent("shutdown_grace")) {
+    SetDuration(config.mutable_shutdown_grace(), 10'000);
+  }
+  if (absent("logging.level")) config.mutable_logging()->set_level("info");
+}
+
+}  // namespace ssebridge::frontend

@@ -1,0 +1,280 @@
+#include "frontend/config/config_validation.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/duration.pb.h"
+
+namespace ssebridge::frontend {
+namespace {
+
+using ::ssebridge::config::v1::FrontendConfig;
+
+bool IsPositive(const google::protobuf::Duration& d) {
+  return d.seconds() > 0 || d.nanos() > 0;
+}
+
+bool HasCrLf(absl::string_view s) {
+  return s.find_first_of("\r\n") != absl::string_view::npos;
+}
+
+// RFC 9110 token characters (header field names).
+bool IsToken(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(c) &&
+        absl::string_view("!#$%&'*+-.^_`|~").find(c) ==
+            absl::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// scheme://host[:port], as browsers send in the Origin header: no path, no
+// trailing slash, host a DNS name, IPv4 or [IPv6].
+bool IsOrigin(absl::string_view origin) {
+  const size_t sep = origin.find("://");
+  if (sep == absl::string_view::npos || sep == 0) return false;
+  const absl::string_view scheme = origin.substr(0, sep);
+  if (!absl::ascii_isalpha(scheme[0])) return false;
+  for (char c : scheme) {
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  absl::string_view rest = origin.substr(sep + 3);
+  absl::string_view host;
+  if (absl::StartsWith(rest, "[")) {
+    const size_t close = rest.find(']');
+    if (close == absl::string_view::npos || close == 1) return false;
+    for (char c : rest.substr(1, close - 1)) {
+      if (!absl::ascii_isxdigit(c) && c != ':' && c != '.') return false;
+    }
+    host = rest.substr(0, close + 1);
+    rest = rest.substr(close + 1);
+  } else {
+    const size_t colon = rest.find(':');
+    host = rest.substr(0, colon);
+    rest = colon == absl::string_view::npos ? absl::string_view()
+                                            : rest.substr(colon);
+    if (host.empty()) return false;
+    for (char c : host) {
+      if (!absl::ascii_isalnum(c) && c != '-' && c != '.') return false;
+    }
+  }
+  if (rest.empty()) return true;
+  if (rest[0] != ':') return false;
+  const absl::string_view port = rest.substr(1);
+  if (port.empty() || port.size() > 5) return false;
+  for (char c : port) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  int value;
+  return absl::SimpleAtoi(port, &value) && value >= 1 && value <= 65535;
+}
+
+bool IsIpAddress(const std::string& s) {
+  in6_addr buf;
+  return inet_pton(AF_INET, s.c_str(), &buf) == 1 ||
+         inet_pton(AF_INET6, s.c_str(), &buf) == 1;
+}
+
+}  // namespace
+
+absl::Status Validate(absl::string_view file, const GivenKeys& given,
+                      FrontendConfig& config) {
+  auto err = [file](absl::string_view path, absl::string_view problem) {
+    return ConfigError(file, path, problem);
+  };
+
+  const auto& listen = config.listen();
+  if (listen.address().empty()) {
+    return err("listen.address", "must not be empty");
+  }
+  if (listen.port() > 65535) {
+    return err("listen.port",
+               absl::StrCat("must be at most 65535, got ", listen.port()));
+  }
+  if (listen.threads() < 1) return err("listen.threads", "must be at least 1");
+  if (listen.io_threads() < 1) {
+    return err("listen.io_threads", "must be at least 1");
+  }
+  if (!IsPositive(listen.header_timeout())) {
+    return err("listen.header_timeout", "must be greater than 0s");
+  }
+  if (!IsPositive(listen.idle_timeout())) {
+    return err("listen.idle_timeout", "must be greater than 0s");
+  }
+  if (listen.max_request_bytes() < 1) {
+    return err("listen.max_request_bytes", "must be at least 1");
+  }
+
+  std::map<std::string, int> backend_index;  // Sorted for error messages.
+  for (int i = 0; i < config.backends_size(); ++i) {
+    const auto& b = config.backends(i);
+    const std::string p = IndexPath("backends", static_cast<size_t>(i));
+    if (b.name().empty()) return err(p + ".name", "must not be empty");
+    if (auto [it, inserted] = backend_index.emplace(b.name(), i); !inserted) {
+      return err(p + ".name",
+                 absl::StrCat("duplicate backend name ", Quote(b.name()),
+                              " (also backends[", it->second, "].name)"));
+    }
+    if (b.target().empty()) return err(p + ".target", "must not be empty");
+    if (b.channels() < 1 || b.channels() > 64) {
+      return err(p + ".channels",
+                 absl::StrCat("must be between 1 and 64, got ", b.channels()));
+    }
+    if (!IsPositive(b.connect_timeout())) {
+      return err(p + ".connect_timeout", "must be greater than 0s");
+    }
+  }
+  std::vector<std::string> backend_names;
+  for (const auto& [name, index] : backend_index) backend_names.push_back(name);
+  const std::string defined =
+      backend_names.empty()
+          ? std::string("no backends are defined")
+          : absl::StrCat("defined: ", absl::StrJoin(backend_names, ", "));
+
+  if (config.routes_size() == 0) {
+    return err("routes", "at least one route is required");
+  }
+  std::map<std::string, int> route_index;
+  for (int i = 0; i < config.routes_size(); ++i) {
+    auto& r = *config.mutable_routes(i);
+    const std::string p = IndexPath("routes", static_cast<size_t>(i));
+    if (!absl::StartsWith(r.path(), "/")) {
+      return err(p + ".path",
+                 absl::StrCat("must start with \"/\", got ", Quote(r.path())));
+    }
+    for (char c : r.path()) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u <= 0x20 || u == 0x7F || c == '?' || c == '#') {
+        return err(p + ".path",
+                   absl::StrCat("must be a plain path without spaces, query "
+                                "or fragment, got ",
+                                Quote(r.path())));
+      }
+    }
+    if (auto [it, inserted] = route_index.emplace(r.path(), i); !inserted) {
+      return err(p + ".path",
+                 absl::StrCat("duplicate path ", Quote(r.path()),
+                              " (also routes[", it->second, "].path)"));
+    }
+
+    if (r.methods_size() == 0) {
+      return err(p + ".methods", "must list at least one method");
+    }
+    std::set<std::string> methods;
+    for (int m = 0; m < r.methods_size(); ++m) {
+      std::string method = absl::AsciiStrToUpper(r.methods(m));
+      const std::string mp = IndexPath(p + ".methods", static_cast<size_t>(m));
+      if (method != "GET" && method != "POST") {
+        return err(mp, absl::StrCat("unsupported method ", Quote(r.methods(m)),
+                                    " (use GET or POST)"));
+      }
+      if (!methods.insert(method).second) {
+        return err(mp, absl::StrCat("duplicate method ", Quote(method)));
+      }
+      *r.mutable_methods(m) = std::move(method);
+    }
+
+    if (r.backend().empty()) {
+      return err(p + ".backend", absl::StrCat("required (", defined, ")"));
+    }
+    if (backend_index.count(r.backend()) == 0) {
+      return err(p + ".backend",
+                 absl::StrCat("unknown backend ", Quote(r.backend()), " (",
+                              defined, ")"));
+    }
+
+    if (r.action().empty()) {
+      if (given.count(p + ".action") == 0) {
+        return err(p + ".action",
+                   absl::StrCat("cannot be derived from path ", Quote(r.path()),
+                                "; set it explicitly"));
+      }
+      return err(p + ".action", "must not be empty");
+    }
+    if (HasCrLf(r.action())) {
+      return err(p + ".action", "must not contain CR or LF");
+    }
+    if (r.terminal_event().empty()) {
+      return err(p + ".terminal_event", "must not be empty");
+    }
+    if (HasCrLf(r.terminal_event())) {
+      return err(p + ".terminal_event", "must not contain CR or LF");
+    }
+
+    for (int h = 0; h < r.forward_headers_size(); ++h) {
+      std::string header = absl::AsciiStrToLower(r.forward_headers(h));
+      if (!IsToken(header)) {
+        return err(
+            IndexPath(p + ".forward_headers", static_cast<size_t>(h)),
+            absl::StrCat("invalid header name ", Quote(r.forward_headers(h))));
+      }
+      *r.mutable_forward_headers(h) = std::move(header);
+    }
+  }
+
+  const auto& limits = config.limits();
+  if (limits.max_connections() < 1) {
+    return err("limits.max_connections", "must be at least 1");
+  }
+  if (limits.low_water_bytes() >= limits.high_water_bytes()) {
+    return err("limits.low_water_bytes",
+               absl::StrCat("must be less than high_water_bytes (",
+                            limits.low_water_bytes(),
+                            " >= ", limits.high_water_bytes(), ")"));
+  }
+  if (!IsPositive(limits.write_timeout())) {
+    return err("limits.write_timeout", "must be greater than 0s");
+  }
+  if (limits.max_event_bytes() < 1) {
+    return err("limits.max_event_bytes", "must be at least 1");
+  }
+
+  for (int i = 0; i < config.cors_origins_size(); ++i) {
+    // Origin headers arrive in lower case; matching is exact.
+    std::string origin = absl::AsciiStrToLower(config.cors_origins(i));
+    if (!IsOrigin(origin)) {
+      return err(IndexPath("cors_origins", static_cast<size_t>(i)),
+                 absl::StrCat("invalid origin ", Quote(config.cors_origins(i)),
+                              " (use scheme://host[:port], no path or "
+                              "trailing slash)"));
+    }
+    *config.mutable_cors_origins(i) = std::move(origin);
+  }
+
+  for (int i = 0; i < config.trusted_proxies_size(); ++i) {
+    if (!IsIpAddress(config.trusted_proxies(i))) {
+      return err(IndexPath("trusted_proxies", static_cast<size_t>(i)),
+                 absl::StrCat("expected an IP address, got ",
+                              Quote(config.trusted_proxies(i))));
+    }
+  }
+
+  std::string level = absl::AsciiStrToLower(config.logging().level());
+  if (level != "trace" && level != "debug" && level != "info" &&
+      level != "warn" && level != "error" && level != "off") {
+    return err("logging.level",
+               absl::StrCat("unknown level ", Quote(config.logging().level()),
+                            " (use trace, debug, info, warn, error or off)"));
+  }
+  config.mutable_logging()->set_level(std::move(level));
+  return absl::OkStatus();
+}
+
+}  // namespace ssebridge::frontend

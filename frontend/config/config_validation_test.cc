@@ -1,0 +1,338 @@
+#include "frontend/config/config_validation.h"
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "frontend/config/config_error.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+
+namespace ssebridge::frontend {
+namespace {
+
+using ::ssebridge::config::v1::FrontendConfig;
+using ::ssebridge::config::v1::Route;
+using ::testing::ElementsAre;
+
+constexpr char kFile[] = "cfg.yaml";
+
+// A valid config as ApplyDefaults leaves it, with two backends (defined out
+// of name order) and one route.
+FrontendConfig ValidConfig() {
+  FrontendConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        listen {
+          address: "127.0.0.1"
+          port: 8080
+          threads: 1
+          io_threads: 1
+          header_timeout { seconds: 10 }
+          idle_timeout { seconds: 60 }
+          max_request_bytes: 1048576
+        }
+        backends {
+          name: "chat_bot"
+          target: "127.0.0.1:50051"
+          channels: 1
+          connect_timeout { seconds: 2 }
+        }
+        backends {
+          name: "alerts"
+          target: "127.0.0.1:50052"
+          channels: 1
+          connect_timeout { seconds: 2 }
+        }
+        routes {
+          path: "/api/chat_stream"
+          methods: "GET"
+          backend: "chat_bot"
+          action: "chat_stream"
+          terminal_event: "done"
+          heartbeat { seconds: 15 }
+        }
+        limits {
+          max_connections: 10000
+          high_water_bytes: 262144
+          low_water_bytes: 65536
+          write_timeout { seconds: 30 }
+          max_event_bytes: 4194304
+          retry_after_seconds: 5
+        }
+        shutdown_grace { seconds: 10 }
+        logging { level: "info" }
+      )pb",
+      &config));
+  return config;
+}
+
+TEST(ConfigValidationTest, ValidConfigPasses) {
+  FrontendConfig config = ValidConfig();
+  EXPECT_TRUE(Validate(kFile, {}, config).ok());
+}
+
+TEST(ConfigValidationTest, NormalisesCaseOfMethodsHeadersOriginsAndLevel) {
+  FrontendConfig config = ValidConfig();
+  auto& route = *config.mutable_routes(0);
+  route.clear_methods();
+  route.add_methods("get");
+  route.add_methods("Post");
+  route.add_forward_headers("X-Request-ID");
+  route.add_forward_headers("cookie");
+  config.add_cors_origins("HTTPS://App.Example.com:8443");
+  config.add_cors_origins("http://[FE80::1]");
+  config.mutable_logging()->set_level("Trace");
+
+  ASSERT_TRUE(Validate(kFile, {}, config).ok());
+  EXPECT_THAT(config.routes(0).methods(), ElementsAre("GET", "POST"));
+  EXPECT_THAT(config.routes(0).forward_headers(),
+              ElementsAre("x-request-id", "cookie"));
+  EXPECT_THAT(config.cors_origins(),
+              ElementsAre("https://app.example.com:8443", "http://[fe80::1]"));
+  EXPECT_EQ(config.logging().level(), "trace");
+}
+
+TEST(ConfigValidationTest, AcceptsEveryLogLevelAndIpFamily) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "off"}) {
+    SCOPED_TRACE(level);
+    FrontendConfig config = ValidConfig();
+    config.mutable_logging()->set_level(level);
+    config.add_trusted_proxies("10.0.0.1");
+    config.add_trusted_proxies("::1");
+    config.add_trusted_proxies("2001:db8::17");
+    EXPECT_TRUE(Validate(kFile, {}, config).ok());
+  }
+}
+
+TEST(ConfigValidationTest, AcceptsOrigins) {
+  for (const char* origin : {
+           "https://app.example.com",
+           "http://localhost:5173",
+           "http://127.0.0.1:8080",
+           "https://[::1]:8443",
+           "http://[::ffff:127.0.0.1]",
+           "chrome-extension://abcdef",
+           "https://host:1",
+           "https://host:65535",
+       }) {
+    SCOPED_TRACE(origin);
+    FrontendConfig config = ValidConfig();
+    config.add_cors_origins(origin);
+    EXPECT_TRUE(Validate(kFile, {}, config).ok());
+  }
+}
+
+TEST(ConfigValidationTest, RejectsOrigins) {
+  for (const char* origin : {
+           "https://app.example.com/",
+           "https://app.example.com/path",
+           "app.example.com",
+           "://app.example.com",
+           "1http://app.example.com",
+           "ht_tp://app.example.com",
+           "https://",
+           "https://:8080",
+           "https://host:",
+           "https://host:0",
+           "https://host:65536",
+           "https://host:008080",
+           "https://host:80a",
+           "https://user@host",
+           "https://ho_st",
+           "https://[]",
+           "https://[::1",
+           "https://[::g]",
+           "https://[::1]8080",
+       }) {
+    SCOPED_TRACE(origin);
+    FrontendConfig config = ValidConfig();
+    config.add_cors_origins("https://ok.example.com");
+    config.add_cors_origins(origin);
+    const absl::Status s = Validate(kFile, {}, config);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(),
+              "cfg.yaml: cors_origins[1]: invalid origin " + Quote(origin) +
+                  " (use scheme://host[:port], no path or trailing slash)");
+  }
+}
+
+TEST(ConfigValidationTest, AcceptsHeaderTokens) {
+  FrontendConfig config = ValidConfig();
+  auto& route = *config.mutable_routes(0);
+  route.add_forward_headers("x-request-id");
+  route.add_forward_headers("X_Custom.1");
+  route.add_forward_headers("!#$%&'*+-.^_`|~");
+  EXPECT_TRUE(Validate(kFile, {}, config).ok());
+}
+
+TEST(ConfigValidationTest, RejectsHeaderNamesThatAreNotTokens) {
+  for (const std::string header : {"x request", "", "x-request-id:", "x\"y",
+                                   "x(y)", "caf\xC3\xA9", "x\ty"}) {
+    SCOPED_TRACE(header);
+    FrontendConfig config = ValidConfig();
+    auto& route = *config.mutable_routes(0);
+    route.add_forward_headers("cookie");
+    route.add_forward_headers(header);
+    const absl::Status s = Validate(kFile, {}, config);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(),
+              "cfg.yaml: routes[0].forward_headers[1]: invalid header name " +
+                  Quote(header));
+  }
+}
+
+TEST(ConfigValidationTest, EmptyActionErrorDependsOnWhetherTheKeyWasGiven) {
+  FrontendConfig config = ValidConfig();
+  config.mutable_routes(0)->set_path("/");
+  config.mutable_routes(0)->clear_action();
+  // Absent: ApplyDefaults could not derive one from the path.
+  EXPECT_EQ(Validate(kFile, {}, config).message(),
+            "cfg.yaml: routes[0].action: cannot be derived from path \"/\"; "
+            "set it explicitly");
+  // Given as `action: ""`.
+  EXPECT_EQ(Validate(kFile, {"routes[0].action"}, config).message(),
+            "cfg.yaml: routes[0].action: must not be empty");
+}
+
+// One rule: a change to ValidConfig() and the error it must give.
+struct RuleCase {
+  std::string name;
+  std::function<void(FrontendConfig&)> change;
+  std::string message;
+};
+
+// Keeps gtest from dumping the struct's bytes when a case fails.
+void PrintTo(const RuleCase& c, std::ostream* os) { *os << c.name; }
+
+class ConfigValidationRuleTest : public testing::TestWithParam<RuleCase> {};
+
+TEST_P(ConfigValidationRuleTest, ReportsTheBrokenRule) {
+  FrontendConfig config = ValidConfig();
+  GetParam().change(config);
+  const absl::Status s = Validate(kFile, {}, config);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), GetParam().message);
+}
+
+Route& Route0(FrontendConfig& c) { return *c.mutable_routes(0); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, ConfigValidationRuleTest,
+    testing::ValuesIn(std::vector<RuleCase>{
+        // Listen: explicit zeros are errors, not defaults.
+        {"EmptyAddress", [](auto& c) { c.mutable_listen()->clear_address(); },
+         "cfg.yaml: listen.address: must not be empty"},
+        {"PortTooLarge", [](auto& c) { c.mutable_listen()->set_port(65536); },
+         "cfg.yaml: listen.port: must be at most 65535, got 65536"},
+        {"IoThreadsZero",
+         [](auto& c) { c.mutable_listen()->set_io_threads(0); },
+         "cfg.yaml: listen.io_threads: must be at least 1"},
+        {"HeaderTimeoutZero",
+         [](auto& c) { c.mutable_listen()->clear_header_timeout(); },
+         "cfg.yaml: listen.header_timeout: must be greater than 0s"},
+        {"IdleTimeoutNegative",
+         [](auto& c) {
+           c.mutable_listen()->mutable_idle_timeout()->set_seconds(-1);
+         },
+         "cfg.yaml: listen.idle_timeout: must be greater than 0s"},
+        {"MaxRequestBytesZero",
+         [](auto& c) { c.mutable_listen()->set_max_request_bytes(0); },
+         "cfg.yaml: listen.max_request_bytes: must be at least 1"},
+        // Backends.
+        {"DuplicateBackendName",
+         [](auto& c) { c.mutable_backends(1)->set_name("chat_bot"); },
+         "cfg.yaml: backends[1].name: duplicate backend name \"chat_bot\" "
+         "(also backends[0].name)"},
+        {"EmptyTarget", [](auto& c) { c.mutable_backends(1)->clear_target(); },
+         "cfg.yaml: backends[1].target: must not be empty"},
+        {"ChannelsZero",
+         [](auto& c) { c.mutable_backends(0)->set_channels(0); },
+         "cfg.yaml: backends[0].channels: must be between 1 and 64, got 0"},
+        {"ConnectTimeoutZero",
+         [](auto& c) { c.mutable_backends(0)->clear_connect_timeout(); },
+         "cfg.yaml: backends[0].connect_timeout: must be greater than 0s"},
+        // Routes.
+        {"UnknownBackendListsDefinedNamesSorted",
+         [](auto& c) { Route0(c).set_backend("chat_bto"); },
+         "cfg.yaml: routes[0].backend: unknown backend \"chat_bto\" "
+         "(defined: alerts, chat_bot)"},
+        {"BackendButNoneDefined", [](auto& c) { c.clear_backends(); },
+         "cfg.yaml: routes[0].backend: unknown backend \"chat_bot\" (no "
+         "backends are defined)"},
+        {"EmptyBackend", [](auto& c) { Route0(c).clear_backend(); },
+         "cfg.yaml: routes[0].backend: required (defined: alerts, chat_bot)"},
+        {"NoRoutes", [](auto& c) { c.clear_routes(); },
+         "cfg.yaml: routes: at least one route is required"},
+        {"PathWithSpace", [](auto& c) { Route0(c).set_path("/a b"); },
+         "cfg.yaml: routes[0].path: must be a plain path without spaces, "
+         "query or fragment, got \"/a b\""},
+        {"PathWithFragment", [](auto& c) { Route0(c).set_path("/a#b"); },
+         "cfg.yaml: routes[0].path: must be a plain path without spaces, "
+         "query or fragment, got \"/a#b\""},
+        {"PathWithDel", [](auto& c) { Route0(c).set_path("/a\x7F"); },
+         "cfg.yaml: routes[0].path: must be a plain path without spaces, "
+         "query or fragment, got \"/a\\177\""},
+        {"DuplicatePath", [](auto& c) { *c.add_routes() = c.routes(0); },
+         "cfg.yaml: routes[1].path: duplicate path \"/api/chat_stream\" (also "
+         "routes[0].path)"},
+        {"MethodsDuplicateAfterUpperCasing",
+         [](auto& c) { Route0(c).add_methods("get"); },
+         "cfg.yaml: routes[0].methods[1]: duplicate method \"GET\""},
+        {"UnsupportedMethod", [](auto& c) { Route0(c).add_methods("put"); },
+         "cfg.yaml: routes[0].methods[1]: unsupported method \"put\" (use "
+         "GET or POST)"},
+        {"NoMethods", [](auto& c) { Route0(c).clear_methods(); },
+         "cfg.yaml: routes[0].methods: must list at least one method"},
+        {"ActionWithLf", [](auto& c) { Route0(c).set_action("a\nb"); },
+         "cfg.yaml: routes[0].action: must not contain CR or LF"},
+        {"EmptyTerminalEvent",
+         [](auto& c) { Route0(c).clear_terminal_event(); },
+         "cfg.yaml: routes[0].terminal_event: must not be empty"},
+        {"TerminalEventWithCr",
+         [](auto& c) { Route0(c).set_terminal_event("done\r"); },
+         "cfg.yaml: routes[0].terminal_event: must not contain CR or LF"},
+        // Limits.
+        {"MaxConnectionsZero",
+         [](auto& c) { c.mutable_limits()->set_max_connections(0); },
+         "cfg.yaml: limits.max_connections: must be at least 1"},
+        {"LowWaterEqualsHighWater",
+         [](auto& c) { c.mutable_limits()->set_low_water_bytes(262144); },
+         "cfg.yaml: limits.low_water_bytes: must be less than "
+         "high_water_bytes (262144 >= 262144)"},
+        {"LowWaterAboveHighWater",
+         [](auto& c) { c.mutable_limits()->set_high_water_bytes(1000); },
+         "cfg.yaml: limits.low_water_bytes: must be less than "
+         "high_water_bytes (65536 >= 1000)"},
+        {"MaxEventBytesZero",
+         [](auto& c) { c.mutable_limits()->set_max_event_bytes(0); },
+         "cfg.yaml: limits.max_event_bytes: must be at least 1"},
+        // The rest.
+        {"TrustedProxyHostName",
+         [](auto& c) {
+           c.add_trusted_proxies("::1");
+           c.add_trusted_proxies("proxy.internal");
+         },
+         "cfg.yaml: trusted_proxies[1]: expected an IP address, got "
+         "\"proxy.internal\""},
+        {"EmptyLogLevel", [](auto& c) { c.mutable_logging()->clear_level(); },
+         "cfg.yaml: logging.level: unknown level \"\" (use trace, debug, info, "
+         "warn, error or off)"},
+        // Checks run in file order: listen before routes before limits.
+        {"FirstProblemWins",
+         [](auto& c) {
+           c.mutable_limits()->set_max_connections(0);
+           Route0(c).clear_methods();
+           c.mutable_listen()->set_threads(0);
+         },
+         "cfg.yaml: listen.threads: must be at least 1"},
+    }),
+    [](const testing::TestParamInfo<RuleCase>& info) {
+      return info.param.name;
+    });
+
+}  // namespace
+}  // namespace ssebridge::frontend
