@@ -52,9 +52,9 @@ class StreamSessionTest : public ::testing::Test {
     settings_.high_water = 16 * 1024;
     settings_.low_water = 4 * 1024;
     ASSERT_TRUE(loop_.Start().ok());
-    session_ = std::make_shared<StreamSession>(
-        &settings_, &loop_, &registry_, &stats_, fds_[0], "127.0.0.1",
-        SseResponseHead({}));
+    session_ = std::make_shared<StreamSession>(&settings_, &loop_, &registry_,
+                                               &stats_, fds_[0], "127.0.0.1",
+                                               SseResponseHead({}));
     ASSERT_TRUE(registry_.TryAcquire("127.0.0.1"));
     loop_.Submit(session_);
     ASSERT_TRUE(session_->SetUpstream(upstream_));
@@ -129,20 +129,28 @@ TEST_F(StreamSessionTest, PausesAboveHighWaterAndResumesBelowLowWater) {
                session_->buffered_bytes() == 0;
       },
       kDeadline));
-  size_t events = 0;
-  common::sse::Parser parser([&](common::sse::ParsedEvent&& e) {
-    if (e.data == chunk) ++events;
-  });
-  parser.Feed(received_.substr(received_.find("\r\n\r\n") + 4));
-  EXPECT_EQ(events, static_cast<size_t>(sent));
+  // What the session wrote may still sit in the socket: read it all.
+  auto events_received = [&] {
+    size_t events = 0;
+    common::sse::Parser parser([&](common::sse::ParsedEvent&& e) {
+      if (e.data == chunk) ++events;
+    });
+    const std::string all = ReadClient();
+    parser.Feed(all.substr(all.find("\r\n\r\n") + 4));
+    return events;
+  };
+  EXPECT_TRUE(
+      WaitFor([&] { return events_received() == static_cast<size_t>(sent); },
+              kDeadline))
+      << events_received() << " of " << sent;
   EXPECT_EQ(upstream_->resumes.load(), 1);
 }
 
 TEST_F(StreamSessionTest, ClientGoneLeavesUpstreamAndRefusesANewOne) {
   session_->CommitHead();
   ASSERT_EQ(shutdown(fds_[1], SHUT_RDWR), 0);
-  ASSERT_TRUE(WaitFor([&] { return upstream_->leaves.load() == 1; },
-                      kDeadline));
+  ASSERT_TRUE(
+      WaitFor([&] { return upstream_->leaves.load() == 1; }, kDeadline));
   EXPECT_TRUE(session_->closed());
   EXPECT_EQ(loop_.open_sessions(), 0);
   // An upstream that arrives after the socket closed must not be started:
@@ -167,9 +175,7 @@ TEST_F(StreamSessionTest, EndEarlySendsTheEventAndLeavesTheUpstream) {
   session_->EndEarly("shutdown", 5000, Outcome::kShutdown);
   ASSERT_TRUE(WaitFor([&] { return session_->closed(); }, kDeadline));
   ASSERT_TRUE(WaitFor(
-      [&] {
-        return ReadClient().find("event: shutdown") != std::string::npos;
-      },
+      [&] { return ReadClient().find("event: shutdown") != std::string::npos; },
       kDeadline));
   EXPECT_THAT(received_, HasSubstr("event: shutdown\n"));
   EXPECT_THAT(received_, HasSubstr("retry: 5000\n"));
