@@ -56,6 +56,7 @@ void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
     if (absent(p + ".connect_timeout")) {
       SetDuration(backend->mutable_connect_timeout(), 2'000);
     }
+    if (absent(p + ".health_check")) backend->set_health_check("grpc");
   }
 
   for (int i = 0; i < config.routes_size(); ++i) {

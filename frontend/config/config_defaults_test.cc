@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "frontend/config/config_error.h"
+#include "frontend/config/config_test_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -18,43 +19,9 @@ using ::ssebridge::config::v1::FrontendConfig;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-FrontendConfig FromText(const std::string& text) {
-  FrontendConfig config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config))
-      << text;
-  return config;
-}
-
-void ExpectProtoEq(const FrontendConfig& actual,
-                   const FrontendConfig& expected) {
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  EXPECT_TRUE(differencer.Compare(actual, expected)) << diff;
-}
-
-// The defaults documented in config.proto for everything outside lists.
-constexpr char kTopLevelDefaults[] = R"pb(
-  listen {
-    address: "127.0.0.1"
-    port: 8080
-    threads: 1
-    io_threads: 1
-    header_timeout { seconds: 10 }
-    idle_timeout { seconds: 60 }
-    max_request_bytes: 1048576
-  }
-  limits {
-    max_connections: 10000
-    high_water_bytes: 262144
-    low_water_bytes: 65536
-    write_timeout { seconds: 30 }
-    max_event_bytes: 4194304
-    retry_after_seconds: 5
-  }
-  shutdown_grace { seconds: 10 }
-  logging { level: "info" }
-)pb";
+using config_testing::ExpectProtoEq;
+using config_testing::FromText;
+using config_testing::kTopLevelDefaults;
 
 TEST(ConfigDefaultsTest, EmptyConfigGetsTheDocumentedDefaultsAndNothingElse) {
   // Fields documented as "Default 0", "Default false" or without a default
@@ -76,6 +43,7 @@ TEST(ConfigDefaultsTest, ListElementsGetTheirDefaults) {
                     target: "a:1"
                     channels: 1
                     connect_timeout { seconds: 2 }
+                    health_check: "grpc"
                   }
                   routes {
                     path: "/api/chat_stream"

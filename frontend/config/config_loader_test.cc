@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "frontend/config/config_test_util.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -45,43 +46,9 @@ FrontendConfig Parse(const std::string& yaml) {
   return config.ok() ? *config : FrontendConfig();
 }
 
-FrontendConfig FromText(const std::string& text) {
-  FrontendConfig config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &config))
-      << text;
-  return config;
-}
-
-void ExpectProtoEq(const FrontendConfig& actual,
-                   const FrontendConfig& expected) {
-  google::protobuf::util::MessageDifferencer differencer;
-  std::string diff;
-  differencer.ReportDifferencesToString(&diff);
-  EXPECT_TRUE(differencer.Compare(actual, expected)) << diff;
-}
-
-// Defaults for everything outside routes/backends, as text proto.
-constexpr char kDefaultTopLevel[] = R"pb(
-  listen {
-    address: "127.0.0.1"
-    port: 8080
-    threads: 1
-    io_threads: 1
-    header_timeout { seconds: 10 }
-    idle_timeout { seconds: 60 }
-    max_request_bytes: 1048576
-  }
-  limits {
-    max_connections: 10000
-    high_water_bytes: 262144
-    low_water_bytes: 65536
-    write_timeout { seconds: 30 }
-    max_event_bytes: 4194304
-    retry_after_seconds: 5
-  }
-  shutdown_grace { seconds: 10 }
-  logging { level: "info" }
-)pb";
+using config_testing::ExpectProtoEq;
+using config_testing::FromText;
+constexpr const char* kDefaultTopLevel = config_testing::kTopLevelDefaults;
 
 TEST(ParseConfigYamlTest, FullConfigWithEveryField) {
   const FrontendConfig config = Parse(R"(
@@ -146,12 +113,14 @@ trusted_proxies: [127.0.0.1, "::1"]
           target: "dns:///chat_bot:50051"
           channels: 8
           connect_timeout { nanos: 500000000 }
+          health_check: "grpc"
         }
         backends {
           name: "monitoring"
           target: "127.0.0.1:50052"
           channels: 1
           connect_timeout { seconds: 2 }
+          health_check: "grpc"
         }
         routes {
           path: "/api/chat_stream"
@@ -198,6 +167,7 @@ TEST(ParseConfigYamlTest, MinimalConfigGetsDocumentedDefaults) {
                     target: "127.0.0.1:50051"
                     channels: 1
                     connect_timeout { seconds: 2 }
+                    health_check: "grpc"
                   }
                   routes {
                     path: "/api/chat_stream"

@@ -140,6 +140,14 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
     if (!IsPositive(b.connect_timeout())) {
       return err(p + ".connect_timeout", "must be greater than 0s");
     }
+    std::string check = absl::AsciiStrToLower(b.health_check());
+    if (check.empty()) check = "grpc";  // the default (when not applied)
+    if (check != "grpc" && check != "connect" && check != "none") {
+      return err(p + ".health_check",
+                 absl::StrCat("must be grpc, connect or none, got ",
+                              Quote(b.health_check())));
+    }
+    config.mutable_backends(i)->set_health_check(std::move(check));
   }
   std::vector<std::string> backend_names;
   for (const auto& [name, index] : backend_index) backend_names.push_back(name);

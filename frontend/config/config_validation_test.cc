@@ -252,6 +252,10 @@ INSTANTIATE_TEST_SUITE_P(
         {"ChannelsZero",
          [](auto& c) { c.mutable_backends(0)->set_channels(0); },
          "cfg.yaml: backends[0].channels: must be between 1 and 64, got 0"},
+        {"HealthCheckUnknown",
+         [](auto& c) { c.mutable_backends(0)->set_health_check("http"); },
+         "cfg.yaml: backends[0].health_check: must be grpc, connect or none, "
+         "got \"http\""},
         {"ConnectTimeoutZero",
          [](auto& c) { c.mutable_backends(0)->clear_connect_timeout(); },
          "cfg.yaml: backends[0].connect_timeout: must be greater than 0s"},

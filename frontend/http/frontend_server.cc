@@ -55,10 +55,13 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
   std::unique_ptr<FrontendServer> server(new FrontendServer(config));
   const FrontendConfig& cfg = server->config_;
   for (const auto& b : cfg.backends()) {
-    server->backends_.emplace(
-        b.name(), std::make_unique<BackendPool>(
-                      b.name(), b.target(),
-                      static_cast<int>(OrDefault<uint32_t>(b.channels(), 1))));
+    auto pool = std::make_unique<BackendPool>(
+        b.name(), b.target(),
+        static_cast<int>(OrDefault<uint32_t>(b.channels(), 1)));
+    server->health_.emplace(
+        b.name(), std::make_unique<BackendHealth>(
+                      pool.get(), HealthCheckFromName(b.health_check())));
+    server->backends_.emplace(b.name(), std::move(pool));
   }
   const auto& limits = cfg.limits();
   for (const auto& r : cfg.routes()) {
@@ -94,7 +97,8 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     s.max_event_bytes = OrDefault<uint32_t>(
         r.max_event_bytes(),
         OrDefault<uint32_t>(limits.max_event_bytes(), 4 * 1024 * 1024));
-    s.retry_after_seconds = OrDefault<uint32_t>(limits.retry_after_seconds(), 5);
+    s.retry_after_seconds =
+        OrDefault<uint32_t>(limits.retry_after_seconds(), 5);
     rt.connect_timeout = absl::Seconds(2);
     for (const auto& b : cfg.backends()) {
       if (b.name() == r.backend() && b.has_connect_timeout()) {
@@ -111,7 +115,8 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     }
   }
   for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
-  for (const auto& p : cfg.trusted_proxies()) server->trusted_proxies_.insert(p);
+  for (const auto& p : cfg.trusted_proxies())
+    server->trusted_proxies_.insert(p);
   return server;
 }
 
@@ -149,8 +154,8 @@ absl::Status FrontendServer::Start() {
         Http::Endpoint::options()
             .threads(static_cast<int>(OrDefault<uint32_t>(listen.threads(), 1)))
             .flags(Pistache::Tcp::Options::ReuseAddr)
-            .maxRequestSize(OrDefault<uint32_t>(listen.max_request_bytes(),
-                                                1024 * 1024))
+            .maxRequestSize(
+                OrDefault<uint32_t>(listen.max_request_bytes(), 1024 * 1024))
             .headerTimeout(absl::ToChronoMilliseconds(header_timeout))
             .bodyTimeout(absl::ToChronoMilliseconds(header_timeout))
             .keepaliveTimeout(absl::ToChronoMilliseconds(idle_timeout));
@@ -162,9 +167,9 @@ absl::Status FrontendServer::Start() {
     endpoint_->serveThreaded();
     port_ = static_cast<uint16_t>(endpoint_->getPort());
   } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", listen.address(), ":", listen.port(),
-                     ": ", e.what()));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ",
+                                               listen.address(), ":",
+                                               listen.port(), ": ", e.what()));
   }
   spdlog::info("frontend listening on {}:{}", listen.address(), port_);
   LogFdBudget();
@@ -293,24 +298,25 @@ void FrontendServer::HandleRequest(const Http::Request& request,
 }
 
 void FrontendServer::HandleReadyz(Http::ResponseWriter& response) {
-  // Asks every backend's standard health service; all must say SERVING.
+  // Every backend must pass its check (see backend_health.h). The first
+  // line says ready or names what is not; one line per backend follows.
   std::vector<std::string> failing;
+  std::string detail;
   for (const auto& b : config_.backends()) {
-    BackendPool& pool = *backends_.at(b.name());
-    absl::Status st = CheckBackendHealth(pool, absl::Seconds(1));
-    if (absl::IsFailedPrecondition(st)) {
-      failing.push_back(absl::StrCat(b.name(), " (not serving)"));
-    } else if (!st.ok()) {
-      failing.push_back(
-          absl::StrCat(b.name(), " (", common::StatusCodeName(st.code()), ")"));
-    }
+    BackendHealth& health = *health_.at(b.name());
+    BackendHealth::Report r = health.Check(absl::Seconds(1));
+    if (!r.ready) failing.push_back(absl::StrCat(b.name(), " (", r.state, ")"));
+    absl::StrAppend(&detail, "backend ", b.name(), " (",
+                    HealthCheckName(health.check()), " check): ", r.state,
+                    "\n");
   }
   if (stopping_.load()) failing.push_back("frontend (shutting down)");
   if (failing.empty()) {
-    SendPlain(response, 200, "ready\n");
+    SendPlain(response, 200, absl::StrCat("ready\n", detail));
   } else {
     SendPlain(response, 503,
-              absl::StrCat("not ready: ", absl::StrJoin(failing, ", "), "\n"));
+              absl::StrCat("not ready: ", absl::StrJoin(failing, ", "), "\n",
+                           detail));
   }
 }
 
@@ -319,7 +325,12 @@ void FrontendServer::HandleMetrics(Http::ResponseWriter& response) {
   for (const RouteRuntime& r : routes_) {
     routes.emplace_back(r.settings.route_path, r.stats.get());
   }
-  response.send(Http::Code::Ok, RenderMetrics(stats_, routes),
+  std::vector<std::pair<std::string, int64_t>> backend_calls;
+  for (const auto& b : config_.backends()) {
+    backend_calls.emplace_back(b.name(),
+                               backends_.at(b.name())->calls_in_flight());
+  }
+  response.send(Http::Code::Ok, RenderMetrics(stats_, routes, backend_calls),
                 Http::Mime::MediaType::fromString(
                     "text/plain; version=0.0.4; charset=utf-8"));
 }
@@ -335,13 +346,14 @@ void FrontendServer::HandlePreflight(const Router::Match& match,
     // Echo the requested headers when they are plain header-name tokens.
     std::string requested =
         HeaderValue(request, "access-control-request-headers").value_or("");
-    const bool tokens = std::all_of(requested.begin(), requested.end(), [](char c) {
-      return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == ',' ||
-             c == ' ';
-    });
-    response.headers().add<AcahHeader>(
-        tokens && !requested.empty() ? requested
-                                     : "Content-Type, Last-Event-ID");
+    const bool tokens =
+        std::all_of(requested.begin(), requested.end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == ',' ||
+                 c == ' ';
+        });
+    response.headers().add<AcahHeader>(tokens && !requested.empty()
+                                           ? requested
+                                           : "Content-Type, Last-Event-ID");
     response.headers().add<AcmaHeader>("600");
     response.headers().add<VaryHeader>("Origin");
   }
@@ -359,7 +371,8 @@ void FrontendServer::HandleStatic(const Http::Request& request,
   response.headers().add<ETagHeader>(f->etag);
   response.headers().add<LastModifiedHeader>(f->last_modified);
   response.headers().add<NoCacheHeader>("no-cache");
-  if (auto inm = HeaderValue(request, "if-none-match"); inm && *inm == f->etag) {
+  if (auto inm = HeaderValue(request, "if-none-match");
+      inm && *inm == f->etag) {
     response.send(Http::Code::Not_Modified);
     return;
   }
@@ -450,19 +463,16 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   }
   auto session = std::make_shared<StreamSession>(
       &route.settings,
-      loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) %
-             loops_.size()]
+      loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]
           .get(),
       &registry_, &stats_, fd, ip, std::move(head),
       collect ? ResponseMode::kCollectHtml : ResponseMode::kSse);
-  spdlog::info("stream open route={} client={}", route.settings.route_path,
-                ip);
+  spdlog::info("stream open route={} client={}", route.settings.route_path, ip);
   session->loop()->Submit(session);
   if (shared) {
     route.shared->Join(session, route.backend, std::move(req), metadata);
   } else {
-    ActionCall::Start(session, pick.stub, std::move(req), metadata, &stats_,
-                      ready);
+    ActionCall::Start(session, pick, std::move(req), metadata, &stats_, ready);
   }
 }
 

@@ -31,6 +31,7 @@
 #include "frontend/relay/shared_call.h"
 #include "frontend/relay/stream_registry.h"
 #include "frontend/relay/stream_session.h"
+#include "frontend/upstream/backend_health.h"
 #include "frontend/upstream/backend_pool.h"
 #include "ssebridge/config/v1/config.pb.h"
 
@@ -99,6 +100,7 @@ class FrontendServer {
   FrontendStats stats_;
   StreamRegistry registry_;
   absl::flat_hash_map<std::string, std::unique_ptr<BackendPool>> backends_;
+  absl::flat_hash_map<std::string, std::unique_ptr<BackendHealth>> health_;
   std::vector<RouteRuntime> routes_;
   std::vector<std::unique_ptr<IoLoop>> loops_;
   std::atomic<uint32_t> next_loop_{0};

@@ -48,10 +48,17 @@ std::string EscapeLabelValue(absl::string_view v) {
   std::string out;
   for (char c : v) {
     switch (c) {
-      case '\\': out.append("\\\\"); break;
-      case '"': out.append("\\\""); break;
-      case '\n': out.append("\\n"); break;
-      default: out.push_back(c);
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -59,7 +66,8 @@ std::string EscapeLabelValue(absl::string_view v) {
 
 std::string RenderMetrics(
     const FrontendStats& stats,
-    const std::vector<std::pair<std::string, const RouteStats*>>& routes) {
+    const std::vector<std::pair<std::string, const RouteStats*>>& routes,
+    const std::vector<std::pair<std::string, int64_t>>& backend_calls) {
   auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
   std::string out;
   Header(out, "ssebridge_open_streams", "gauge",
@@ -78,6 +86,13 @@ std::string RenderMetrics(
                           OutcomeName(static_cast<Outcome>(o)), "\""),
              load(rs->streams_by_outcome[o]));
     }
+  }
+  Header(out, "ssebridge_upstream_calls", "gauge",
+         "Upstream gRPC calls in flight (started, not yet ended), by "
+         "backend.");
+  for (const auto& [name, calls] : backend_calls) {
+    Sample(out, "ssebridge_upstream_calls",
+           absl::StrCat("backend=\"", EscapeLabelValue(name), "\""), calls);
   }
   Header(out, "ssebridge_events_relayed_total", "counter",
          "Events received from services and queued to clients.");

@@ -17,9 +17,12 @@ namespace ssebridge::frontend {
 // Escapes a label value: backslash, double quote and newline.
 std::string EscapeLabelValue(absl::string_view v);
 
+// `routes`: each route's path and counters; `backend_calls`: each backend's
+// name and its upstream calls in flight.
 std::string RenderMetrics(
     const FrontendStats& stats,
-    const std::vector<std::pair<std::string, const RouteStats*>>& routes);
+    const std::vector<std::pair<std::string, const RouteStats*>>& routes,
+    const std::vector<std::pair<std::string, int64_t>>& backend_calls);
 
 }  // namespace ssebridge::frontend
 

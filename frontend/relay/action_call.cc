@@ -13,7 +13,7 @@ using ::ssebridge::action::v1::ActionRequest;
 using ::ssebridge::action::v1::ActionService;
 
 void ActionCall::Start(
-    const std::shared_ptr<StreamSink>& sink, ActionService::Stub* stub,
+    const std::shared_ptr<StreamSink>& sink, const BackendPool::Pick& pick,
     ActionRequest request,
     const std::vector<std::pair<std::string, std::string>>& metadata,
     FrontendStats* stats, bool head_now) {
@@ -25,7 +25,9 @@ void ActionCall::Start(
   call->request_ = std::move(request);
   for (const auto& [k, v] : metadata) call->ctx_.AddMetadata(k, v);
   call->self_ = call;
-  stub->async()->Run(&call->ctx_, &call->request_, call.get());
+  call->calls_ = pick.calls;
+  call->calls_->fetch_add(1, std::memory_order_relaxed);
+  pick.stub->async()->Run(&call->ctx_, &call->request_, call.get());
   TSAN_RELEASE(call.get());
   call->StartRead(&call->event_);
   call->StartCall();
@@ -122,6 +124,7 @@ void ActionCall::OnDone(const grpc::Status& status) {
     if (unreadable_) end = absl::InternalError(kUnparsableUpstream);
   }
   sink_->EndUpstream(end);
+  calls_->fetch_sub(1, std::memory_order_relaxed);
   // The sink and this call's own reference go last; either may free the
   // other side.
   std::shared_ptr<StreamSink> sink = std::move(sink_);

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "frontend/ops/stats.h"
 #include "frontend/relay/stream_sink.h"
+#include "frontend/upstream/backend_pool.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
 
 namespace ssebridge::frontend {
@@ -35,14 +36,14 @@ class ActionCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
                    public Upstream,
                    public std::enable_shared_from_this<ActionCall> {
  public:
-  // Starts `request` on `stub` for `sink`. With `head_now` the sink's SSE
+  // Starts `request` on the picked channel for `sink`. With `head_now` the
+  // sink's SSE
   // head goes out at once; otherwise it waits for the backend's first sign
   // of life (initial metadata, an event or the end of the call) so that a
   // backend that is down gets a plain 503 instead of a 200 stream. Starts
   // nothing if the sink's socket already closed.
   static void Start(
-      const std::shared_ptr<StreamSink>& sink,
-      ssebridge::action::v1::ActionService::Stub* stub,
+      const std::shared_ptr<StreamSink>& sink, const BackendPool::Pick& pick,
       ssebridge::action::v1::ActionRequest request,
       const std::vector<std::pair<std::string, std::string>>& metadata,
       FrontendStats* stats, bool head_now);
@@ -63,6 +64,7 @@ class ActionCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
  private:
   FrontendStats* const stats_;
   const absl::Time started_;
+  std::atomic<int64_t>* calls_ = nullptr;  // the backend's in-flight count
   grpc::ClientContext ctx_;
   ssebridge::action::v1::ActionRequest request_;
   // gRPC side only (reactions are serialised): the read target, the sink
@@ -73,8 +75,8 @@ class ActionCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
   bool first_event_seen_ = false;
 
   std::mutex mu_;
-  bool paused_ ABSL_GUARDED_BY(mu_) = false;  // no read outstanding, a hold
-  bool done_ ABSL_GUARDED_BY(mu_) = false;    // OnDone ran
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;      // no read outstanding, a hold
+  bool done_ ABSL_GUARDED_BY(mu_) = false;        // OnDone ran
   bool unreadable_ ABSL_GUARDED_BY(mu_) = false;  // cancelled as stuck
   // When OnReadDone(false) came, in absl::ToUnixNanos; 0 while reading.
   std::atomic<int64_t> read_ended_ns_{0};

@@ -16,10 +16,7 @@ using ::ssebridge::action::v1::ActionService;
 
 SharedCall::SharedCall(SharedCalls* table, std::string key,
                        const SessionSettings* settings, FrontendStats* stats)
-    : table_(table),
-      key_(std::move(key)),
-      settings_(settings),
-      stats_(stats) {}
+    : table_(table), key_(std::move(key)), settings_(settings), stats_(stats) {}
 
 SharedCall::AttachResult SharedCall::Attach(
     const std::shared_ptr<StreamSink>& sink, bool head_now) {
@@ -74,12 +71,14 @@ void SharedCall::Cancel() {
 }
 
 void SharedCall::Start(
-    ActionService::Stub* stub, ActionRequest request,
+    const BackendPool::Pick& pick, ActionRequest request,
     const std::vector<std::pair<std::string, std::string>>& metadata) {
   request_ = std::move(request);
   for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
   self_ = shared_from_this();
-  stub->async()->Run(&ctx_, &request_, this);
+  calls_ = pick.calls;
+  calls_->fetch_add(1, std::memory_order_relaxed);
+  pick.stub->async()->Run(&ctx_, &request_, this);
   SSEBRIDGE_TSAN_RELEASE(this);
   StartRead(&event_);
   StartCall();
@@ -106,8 +105,7 @@ void SharedCall::OnReadDone(bool ok) {
   // Encoded once for every subscriber; what the encoder rejects or what is
   // too large is dropped and counted, as on an unshared route.
   encoded_.clear();
-  const bool deliver =
-      AppendRouteEvent(event_, *settings_, stats_, encoded_);
+  const bool deliver = AppendRouteEvent(event_, *settings_, stats_, encoded_);
   bool cancel = false;
   bool pause = false;
   {
@@ -115,15 +113,19 @@ void SharedCall::OnReadDone(bool ok) {
     started_ = true;
     if (deliver) {
       // A subscriber too slow for the call is dropped (it closes itself).
-      auto slow = std::remove_if(
-          subscribers_.begin(), subscribers_.end(), [&](const auto& sub) {
-            switch (sub->OnEncoded(encoded_)) {
-              case StreamSink::Verdict::kDrop: return true;
-              case StreamSink::Verdict::kPause: pause = true; break;
-              case StreamSink::Verdict::kKeep: break;
-            }
-            return false;
-          });
+      auto slow = std::remove_if(subscribers_.begin(), subscribers_.end(),
+                                 [&](const auto& sub) {
+                                   switch (sub->OnEncoded(encoded_)) {
+                                     case StreamSink::Verdict::kDrop:
+                                       return true;
+                                     case StreamSink::Verdict::kPause:
+                                       pause = true;
+                                       break;
+                                     case StreamSink::Verdict::kKeep:
+                                       break;
+                                   }
+                                   return false;
+                                 });
       subscribers_.erase(slow, subscribers_.end());
     }
     if (subscribers_.empty() && !ending_) {
@@ -170,6 +172,7 @@ void SharedCall::OnDone(const grpc::Status& status) {
   table_->Remove(key_, this);
   for (const auto& s : subscribers) s->EndUpstream(end);
   subscribers.clear();
+  calls_->fetch_sub(1, std::memory_order_relaxed);
   // The table and settings belong to the server, which waits for this
   // count to reach zero before it goes: nothing of theirs is touched after.
   std::shared_ptr<SharedCall> keep = std::move(self_);
@@ -218,7 +221,7 @@ void SharedCalls::Join(
     stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);
     calls_[key] = call;
   }
-  call->Start(pick.stub, std::move(request), metadata);
+  call->Start(pick, std::move(request), metadata);
 }
 
 void SharedCalls::Remove(const std::string& key, const SharedCall* call) {

@@ -42,10 +42,9 @@ namespace ssebridge::frontend {
 
 class SharedCalls;
 
-class SharedCall
-    : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
-      public Upstream,
-      public std::enable_shared_from_this<SharedCall> {
+class SharedCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
+                   public Upstream,
+                   public std::enable_shared_from_this<SharedCall> {
  public:
   SharedCall(SharedCalls* table, std::string key,
              const SessionSettings* settings, FrontendStats* stats);
@@ -66,7 +65,7 @@ class SharedCall
   bool CancelIfStuck(absl::Time now, absl::Duration after) override;
   bool shared() const override { return true; }
 
-  void Start(ssebridge::action::v1::ActionService::Stub* stub,
+  void Start(const BackendPool::Pick& pick,
              ssebridge::action::v1::ActionRequest request,
              const std::vector<std::pair<std::string, std::string>>& metadata);
 
@@ -85,9 +84,10 @@ class SharedCall
 
   grpc::ClientContext ctx_;
   ssebridge::action::v1::ActionRequest request_;
-  ssebridge::action::v1::Event event_;  // read target, gRPC side only
-  std::string encoded_;                 // gRPC side only
-  std::shared_ptr<SharedCall> self_;    // held from Start() until OnDone
+  ssebridge::action::v1::Event event_;     // read target, gRPC side only
+  std::string encoded_;                    // gRPC side only
+  std::shared_ptr<SharedCall> self_;       // held from Start() until OnDone
+  std::atomic<int64_t>* calls_ = nullptr;  // the backend's in-flight count
 
   std::mutex mu_;
   std::vector<std::shared_ptr<StreamSink>> subscribers_ ABSL_GUARDED_BY(mu_);
@@ -109,8 +109,8 @@ class SharedCalls {
   // Subscribes `sink` to the call for `request` (made by the first
   // subscriber, on a channel from `backend`). The key is the request without
   // its Last-Event-ID and client address.
-  void Join(const std::shared_ptr<StreamSink>& sink,
-            BackendPool* backend, ssebridge::action::v1::ActionRequest request,
+  void Join(const std::shared_ptr<StreamSink>& sink, BackendPool* backend,
+            ssebridge::action::v1::ActionRequest request,
             const std::vector<std::pair<std::string, std::string>>& metadata);
 
   // Takes `call` out of the table if it is still the entry for `key`.

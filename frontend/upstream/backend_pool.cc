@@ -35,7 +35,7 @@ BackendPool::BackendPool(std::string name, const std::string& target,
 BackendPool::Pick BackendPool::Next() {
   const uint32_t i =
       next_.fetch_add(1, std::memory_order_relaxed) % channels_.size();
-  return {channels_[i].get(), stubs_[i].get()};
+  return {channels_[i].get(), stubs_[i].get(), &calls_in_flight_};
 }
 
 }  // namespace ssebridge::frontend

@@ -31,14 +31,21 @@ class BackendPool {
   struct Pick {
     grpc::Channel* channel;
     ssebridge::action::v1::ActionService::Stub* stub;
+    // The backend's count of calls in flight: a call adds one when it
+    // starts and takes it back when it ends (OnDone).
+    std::atomic<int64_t>* calls;
   };
   Pick Next();
 
+  // Calls started on this backend and not yet ended (for /metrics: a
+  // number that only grows under steady load is a leak).
+  int64_t calls_in_flight() const {
+    return calls_in_flight_.load(std::memory_order_relaxed);
+  }
+
   const std::string& name() const { return name_; }
   // The shared channel used for health checks.
-  std::shared_ptr<grpc::Channel> channel(int i) const {
-    return channels_[i];
-  }
+  std::shared_ptr<grpc::Channel> channel(int i) const { return channels_[i]; }
   int size() const { return static_cast<int>(channels_.size()); }
 
  private:
@@ -47,6 +54,7 @@ class BackendPool {
   std::vector<std::unique_ptr<ssebridge::action::v1::ActionService::Stub>>
       stubs_;
   std::atomic<uint32_t> next_{0};
+  std::atomic<int64_t> calls_in_flight_{0};
 };
 
 }  // namespace ssebridge::frontend

@@ -31,8 +31,8 @@ using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::ChildProcess;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
-using ::testing::HasSubstr;
 using ::ssebridge::testing::WaitFor;
+using ::testing::HasSubstr;
 
 // A plain HTTP/1.1 exchange; returns the client after the response ended.
 std::unique_ptr<SseClient> Request(int port, const std::string& raw) {
@@ -72,6 +72,20 @@ std::unique_ptr<FrontendServer> StartFrontend(const FrontendConfig& cfg) {
   return std::move(*server);
 }
 
+// Asks /readyz until it answers `status` (or `timeout` passes); returns the
+// last answer.
+std::unique_ptr<SseClient> ReadyzUntil(int port, int status,
+                                       absl::Duration timeout) {
+  std::unique_ptr<SseClient> last;
+  WaitFor(
+      [&] {
+        last = Request(port, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+        return last->status() == status;
+      },
+      timeout);
+  return last;
+}
+
 class ProductionTest : public ::testing::Test {
  protected:
   void SetUp() override { spdlog::set_level(spdlog::level::warn); }
@@ -107,7 +121,8 @@ TEST_F(ProductionTest, PerIpLimitRejectsTheFourthStream) {
   }
   // A slot frees when a stream ends.
   open[0]->Close();
-  ASSERT_TRUE(WaitFor([&] { return fe->open_sessions() == 2; }, absl::Seconds(2)));
+  ASSERT_TRUE(
+      WaitFor([&] { return fe->open_sessions() == 2; }, absl::Seconds(2)));
   SseClient again;
   ASSERT_TRUE(again.Connect(fe->port()));
   ASSERT_TRUE(again.Get("/t/idle"));
@@ -136,9 +151,9 @@ TEST_F(ProductionTest, ReadyzFollowsTheBackend) {
   auto fe = StartFrontend(cfg);
   auto ok = Request(fe->port(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(ok->status(), 200);
-  EXPECT_EQ(Request(fe->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                ->status(),
-            200);
+  EXPECT_EQ(
+      Request(fe->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")->status(),
+      200);
   backend_.Stop();
   std::unique_ptr<SseClient> down;
   ASSERT_TRUE(WaitFor(
@@ -158,6 +173,46 @@ TEST_F(ProductionTest, ReadyzFollowsTheBackend) {
       absl::Seconds(10)));
 }
 
+// A plain service (no grpc.health.v1) behind three backends, one per check
+// mode: the default grpc check falls back to connectivity instead of
+// keeping the frontend unready forever.
+TEST_F(ProductionTest, ReadyzChecksEachBackendByItsMode) {
+  TestServer plain(0, /*health=*/false);
+  FrontendConfig cfg = BaseConfig(backend_.target());
+  for (const char* mode : {"grpc", "connect", "none"}) {
+    auto* b = cfg.add_backends();
+    b->set_name(absl::StrCat("plain_", mode));
+    b->set_target(plain.target());
+    b->set_health_check(mode);
+  }
+  auto fe = StartFrontend(cfg);
+  std::unique_ptr<SseClient> ready =
+      ReadyzUntil(fe->port(), 200, absl::Seconds(5));
+  ASSERT_EQ(ready->status(), 200) << ready->raw_body();
+  const std::string body = ready->raw_body();
+  EXPECT_THAT(body, ::testing::StartsWith("ready\n"));
+  EXPECT_THAT(body, HasSubstr("backend test (grpc check): serving\n"));
+  EXPECT_THAT(body, HasSubstr("backend plain_grpc (grpc check): connected\n"));
+  EXPECT_THAT(body,
+              HasSubstr("backend plain_connect (connect check): connected\n"));
+  EXPECT_THAT(body,
+              HasSubstr("backend plain_none (none check): not checked\n"));
+
+  plain.Stop();
+  std::unique_ptr<SseClient> down =
+      ReadyzUntil(fe->port(), 503, absl::Seconds(5));
+  ASSERT_EQ(down->status(), 503) << down->raw_body();
+  const std::string first_line =
+      down->raw_body().substr(0, down->raw_body().find('\n'));
+  // The health RPC itself now fails: no fallback, the code is the reason.
+  EXPECT_THAT(first_line, HasSubstr("plain_grpc (UNAVAILABLE)"));
+  EXPECT_THAT(first_line, HasSubstr("plain_connect (not connected)"));
+  EXPECT_THAT(first_line, ::testing::Not(HasSubstr("plain_none")));
+  EXPECT_THAT(first_line, ::testing::Not(HasSubstr("test")));
+  EXPECT_THAT(down->raw_body(),
+              HasSubstr("backend plain_none (none check): not checked\n"));
+}
+
 // A strict parser of the Prometheus text format (0.0.4): every sample's
 // family has exactly one TYPE (and at most one HELP) declared before it,
 // names and label names are valid, label values use only the three escapes.
@@ -175,14 +230,18 @@ absl::StatusOr<Scrape> ParsePrometheus(const std::string& text) {
     if (line.empty()) continue;
     std::string l(line);
     if (l.rfind("# HELP ", 0) == 0 || l.rfind("# TYPE ", 0) == 0) {
-      std::vector<std::string> parts = absl::StrSplit(l.substr(7), absl::MaxSplits(' ', 1));
+      std::vector<std::string> parts =
+          absl::StrSplit(l.substr(7), absl::MaxSplits(' ', 1));
       if (parts.size() != 2 || !std::regex_match(parts[0], kName)) {
         return absl::InvalidArgumentError("bad comment: " + l);
       }
       if (l[2] == 'T') {
-        if (out.types.contains(parts[0])) return absl::InvalidArgumentError("dup TYPE " + l);
-        static const std::set<std::string> kTypes = {"counter", "gauge", "histogram", "summary", "untyped"};
-        if (!kTypes.contains(parts[1])) return absl::InvalidArgumentError("bad type " + l);
+        if (out.types.contains(parts[0]))
+          return absl::InvalidArgumentError("dup TYPE " + l);
+        static const std::set<std::string> kTypes = {
+            "counter", "gauge", "histogram", "summary", "untyped"};
+        if (!kTypes.contains(parts[1]))
+          return absl::InvalidArgumentError("bad type " + l);
         out.types[parts[0]] = parts[1];
       } else if (!helps.insert(parts[0]).second) {
         return absl::InvalidArgumentError("dup HELP " + l);
@@ -193,32 +252,39 @@ absl::StatusOr<Scrape> ParsePrometheus(const std::string& text) {
     size_t i = 0;
     while (i < l.size() && l[i] != '{' && l[i] != ' ') ++i;
     std::string name = l.substr(0, i);
-    if (!std::regex_match(name, kName)) return absl::InvalidArgumentError("bad name " + l);
+    if (!std::regex_match(name, kName))
+      return absl::InvalidArgumentError("bad name " + l);
     std::string labels;
     if (i < l.size() && l[i] == '{') {
       size_t j = i + 1;
       while (j < l.size() && l[j] != '}') {
         size_t eq = l.find('=', j);
-        if (eq == std::string::npos) return absl::InvalidArgumentError("bad labels " + l);
-        if (!std::regex_match(l.substr(j, eq - j), kLabelName)) return absl::InvalidArgumentError("bad label name " + l);
-        if (l[eq + 1] != '"') return absl::InvalidArgumentError("unquoted " + l);
+        if (eq == std::string::npos)
+          return absl::InvalidArgumentError("bad labels " + l);
+        if (!std::regex_match(l.substr(j, eq - j), kLabelName))
+          return absl::InvalidArgumentError("bad label name " + l);
+        if (l[eq + 1] != '"')
+          return absl::InvalidArgumentError("unquoted " + l);
         size_t k = eq + 2;
         for (; k < l.size() && l[k] != '"'; ++k) {
           if (l[k] == '\\') {
-            if (k + 1 >= l.size() || std::string("\\\"n").find(l[k + 1]) == std::string::npos) {
+            if (k + 1 >= l.size() ||
+                std::string("\\\"n").find(l[k + 1]) == std::string::npos) {
               return absl::InvalidArgumentError("bad escape " + l);
             }
             ++k;
           }
         }
-        if (k >= l.size()) return absl::InvalidArgumentError("unterminated " + l);
+        if (k >= l.size())
+          return absl::InvalidArgumentError("unterminated " + l);
         j = k + 1;
         if (l[j] == ',') ++j;
       }
       labels = l.substr(i, j + 1 - i);
       i = j + 1;
     }
-    if (i >= l.size() || l[i] != ' ') return absl::InvalidArgumentError("no value " + l);
+    if (i >= l.size() || l[i] != ' ')
+      return absl::InvalidArgumentError("no value " + l);
     std::string v = l.substr(i + 1);
     double value;
     if (v == "+Inf") {
@@ -230,14 +296,46 @@ absl::StatusOr<Scrape> ParsePrometheus(const std::string& text) {
     for (const char* suffix : {"_bucket", "_sum", "_count"}) {
       if (absl::EndsWith(name, suffix) &&
           out.types.contains(name.substr(0, name.size() - strlen(suffix))) &&
-          out.types[name.substr(0, name.size() - strlen(suffix))] == "histogram") {
+          out.types[name.substr(0, name.size() - strlen(suffix))] ==
+              "histogram") {
         family = name.substr(0, name.size() - strlen(suffix));
       }
     }
-    if (!out.types.contains(family)) return absl::InvalidArgumentError("no TYPE for " + l);
+    if (!out.types.contains(family))
+      return absl::InvalidArgumentError("no TYPE for " + l);
     out.samples[name + labels] = value;
   }
   return out;
+}
+
+// ssebridge_upstream_calls{backend=...} follows the calls the frontend has
+// open upstream, so an operator sees a leak as a number that never falls.
+TEST_F(ProductionTest, MetricsShowUpstreamCallsInFlightPerBackend) {
+  auto fe = StartFrontend(BaseConfig(backend_.target()));
+  auto calls = [&]() -> double {
+    auto scrape =
+        Request(fe->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto parsed = ParsePrometheus(scrape->raw_body());
+    if (!parsed.ok()) return -1;
+    auto it =
+        parsed->samples.find("ssebridge_upstream_calls{backend=\"test\"}");
+    return it == parsed->samples.end() ? -1 : it->second;
+  };
+  EXPECT_EQ(calls(), 0);
+  std::vector<std::unique_ptr<SseClient>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<SseClient>());
+    ASSERT_TRUE(open.back()->Connect(fe->port()));
+    ASSERT_TRUE(open.back()->Get("/t/idle"));
+    ASSERT_TRUE(open.back()->ReadHead());
+  }
+  ASSERT_TRUE(WaitFor([&] { return backend_.service().active() == 3; },
+                      absl::Seconds(2)));
+  EXPECT_EQ(calls(), 3);
+  for (auto& c : open) c->Close();
+  EXPECT_TRUE(WaitFor([&] { return calls() == 0; }, absl::Seconds(2)));
+  EXPECT_TRUE(WaitFor([&] { return backend_.service().active() == 0; },
+                      absl::Seconds(2)));
 }
 
 TEST_F(ProductionTest, MetricsParseAndCountWhatHappened) {
@@ -258,7 +356,8 @@ TEST_F(ProductionTest, MetricsParseAndCountWhatHappened) {
   ASSERT_TRUE(gone.Get("/t/idle"));
   ASSERT_TRUE(gone.ReadHead());
   gone.Close();
-  ASSERT_TRUE(WaitFor([&] { return fe->live_sessions() == 0; }, absl::Seconds(2)));
+  ASSERT_TRUE(
+      WaitFor([&] { return fe->live_sessions() == 0; }, absl::Seconds(2)));
 
   auto scrape = Request(fe->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(scrape->status(), 200);
@@ -266,8 +365,11 @@ TEST_F(ProductionTest, MetricsParseAndCountWhatHappened) {
   auto parsed = ParsePrometheus(scrape->raw_body());
   ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << scrape->raw_body();
   auto& s = parsed->samples;
-  EXPECT_EQ(s["ssebridge_streams_total{route=\"/t/tokens\",outcome=\"done\"}"], 3);
-  EXPECT_EQ(s["ssebridge_streams_total{route=\"/t/idle\",outcome=\"client_gone\"}"], 1);
+  EXPECT_EQ(s["ssebridge_streams_total{route=\"/t/tokens\",outcome=\"done\"}"],
+            3);
+  EXPECT_EQ(
+      s["ssebridge_streams_total{route=\"/t/idle\",outcome=\"client_gone\"}"],
+      1);
   EXPECT_EQ(s["ssebridge_open_streams{route=\"/t/tokens\"}"], 0);
   EXPECT_EQ(s["ssebridge_events_relayed_total"], 12);
   EXPECT_EQ(s["ssebridge_upstream_first_event_seconds_count"], 3);
@@ -275,8 +377,10 @@ TEST_F(ProductionTest, MetricsParseAndCountWhatHappened) {
   EXPECT_GT(s["ssebridge_bytes_relayed_total"], 0);
   EXPECT_GT(s["process_resident_memory_bytes"], 1e6);
   EXPECT_GT(s["process_open_fds"], 3);
-  EXPECT_TRUE(s.contains("ssebridge_open_streams{route=\"/t/we\\\"ird\\\\route\"}"));
-  EXPECT_EQ(parsed->types["ssebridge_upstream_first_event_seconds"], "histogram");
+  EXPECT_TRUE(
+      s.contains("ssebridge_open_streams{route=\"/t/we\\\"ird\\\\route\"}"));
+  EXPECT_EQ(parsed->types["ssebridge_upstream_first_event_seconds"],
+            "histogram");
 }
 
 TEST_F(ProductionTest, SigtermSendsFinalEventsAndExitsWithinGrace) {
@@ -320,7 +424,9 @@ TEST_F(ProductionTest, SigtermSendsFinalEventsAndExitsWithinGrace) {
     EXPECT_THAT(c->raw_body(), HasSubstr("retry: "));
   }
   EXPECT_TRUE(WaitFor(
-      [&] { return backend_.service().cancelled() - cancelled_before == kStreams; },
+      [&] {
+        return backend_.service().cancelled() - cancelled_before == kStreams;
+      },
       absl::Seconds(3)));
   EXPECT_EQ(backend_.service().active(), 0);
   std::filesystem::remove_all(dir);
@@ -347,7 +453,8 @@ TEST_F(ProductionTest, ChannelPoolCarriesThreeHundredStreams) {
     ASSERT_EQ(clients[i]->events().size(), 21u) << i;
     EXPECT_EQ(clients[i]->events()[19].data, absl::StrCat("p", i, "-19"));
   }
-  EXPECT_EQ(backend_.service().peers().size(), 4u) << "one connection per channel";
+  EXPECT_EQ(backend_.service().peers().size(), 4u)
+      << "one connection per channel";
 }
 
 TEST_F(ProductionTest, CorsOnlyForAllowedOrigins) {
@@ -358,7 +465,8 @@ TEST_F(ProductionTest, CorsOnlyForAllowedOrigins) {
   ASSERT_TRUE(yes.Connect(fe->port()));
   ASSERT_TRUE(yes.Get("/t/tokens?n=1", {"Origin: https://app.example.com"}));
   ASSERT_TRUE(yes.ReadToEof());
-  EXPECT_EQ(yes.header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_EQ(yes.header("access-control-allow-origin"),
+            "https://app.example.com");
   EXPECT_EQ(yes.header("access-control-allow-credentials"), "true");
   for (const char* origin : {"https://evil.example.com",
                              "https://app.example.com.evil.com", "null"}) {
@@ -369,15 +477,18 @@ TEST_F(ProductionTest, CorsOnlyForAllowedOrigins) {
     EXPECT_EQ(no.status(), 200);
     EXPECT_EQ(no.header("access-control-allow-origin"), "") << origin;
   }
-  auto pre = Request(fe->port(),
-                     "OPTIONS /t/tokens HTTP/1.1\r\nHost: x\r\n"
-                     "Origin: https://app.example.com\r\n"
-                     "Access-Control-Request-Method: POST\r\n"
-                     "Access-Control-Request-Headers: content-type, hx-request\r\n\r\n");
+  auto pre = Request(
+      fe->port(),
+      "OPTIONS /t/tokens HTTP/1.1\r\nHost: x\r\n"
+      "Origin: https://app.example.com\r\n"
+      "Access-Control-Request-Method: POST\r\n"
+      "Access-Control-Request-Headers: content-type, hx-request\r\n\r\n");
   EXPECT_EQ(pre->status(), 204);
-  EXPECT_EQ(pre->header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_EQ(pre->header("access-control-allow-origin"),
+            "https://app.example.com");
   EXPECT_THAT(pre->header("access-control-allow-methods"), HasSubstr("POST"));
-  EXPECT_EQ(pre->header("access-control-allow-headers"), "content-type, hx-request");
+  EXPECT_EQ(pre->header("access-control-allow-headers"),
+            "content-type, hx-request");
   auto bad_pre = Request(fe->port(),
                          "OPTIONS /t/tokens HTTP/1.1\r\nHost: x\r\n"
                          "Origin: https://evil.example.com\r\n\r\n");
@@ -393,7 +504,8 @@ TEST_F(ProductionTest, StaticFilesAreServedAndConfined) {
   std::ofstream(base + "/root/sub/style.css") << "body{}";
   std::ofstream(base + "/secret.txt") << "top secret";
   std::ofstream(base + "/root/.env") << "KEY=1";
-  std::filesystem::create_symlink(base + "/secret.txt", base + "/root/link.txt");
+  std::filesystem::create_symlink(base + "/secret.txt",
+                                  base + "/root/link.txt");
   FrontendConfig cfg = BaseConfig(backend_.target());
   cfg.set_static_root(base + "/root");
   auto fe = StartFrontend(cfg);
@@ -407,17 +519,22 @@ TEST_F(ProductionTest, StaticFilesAreServedAndConfined) {
   EXPECT_FALSE(home->header("last-modified").empty());
   auto js = Request(fe->port(), "GET /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(js->header("content-type"), HasSubstr("text/javascript"));
-  auto css = Request(fe->port(), "GET /sub/style.css HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto css =
+      Request(fe->port(), "GET /sub/style.css HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(css->header("content-type"), HasSubstr("text/css"));
-  auto cached = Request(fe->port(), absl::StrCat("GET /index.html HTTP/1.1\r\nHost: x\r\nIf-None-Match: ", etag, "\r\n\r\n"));
+  auto cached = Request(
+      fe->port(),
+      absl::StrCat("GET /index.html HTTP/1.1\r\nHost: x\r\nIf-None-Match: ",
+                   etag, "\r\n\r\n"));
   EXPECT_EQ(cached->status(), 304);
 
   for (const char* path :
        {"/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt",
-        "/%2E%2E%2Fsecret.txt", "/sub/%2e%2e/%2e%2e/secret.txt",
-        "/link.txt", "/.env", "/..%5csecret.txt", "/missing.html",
-        "/%00index.html", "/bad%zz"}) {
-    auto r = Request(fe->port(), absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n"));
+        "/%2E%2E%2Fsecret.txt", "/sub/%2e%2e/%2e%2e/secret.txt", "/link.txt",
+        "/.env", "/..%5csecret.txt", "/missing.html", "/%00index.html",
+        "/bad%zz"}) {
+    auto r = Request(
+        fe->port(), absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n"));
     EXPECT_TRUE(r->status() == 404 || r->status() == 400)
         << path << " -> " << r->status();
     EXPECT_THAT(r->raw_body(), ::testing::Not(HasSubstr("secret"))) << path;
@@ -435,11 +552,12 @@ TEST_F(ProductionTest, HtmxPostWithoutSseAcceptGetsOneHtmlBody) {
   c.set_html("<div id=\"c\">four</div>");
   backend_.service().SetScript("frag", {a, b, c});
   auto fe = StartFrontend(BaseConfig(backend_.target()));
-  auto html = Request(fe->port(),
-                      "POST /t/script HTTP/1.1\r\nHost: x\r\nHX-Request: true\r\n"
-                      "Accept: */*\r\n"
-                      "Content-Type: application/x-www-form-urlencoded\r\n"
-                      "Content-Length: 13\r\n\r\nscript=frag&x");
+  auto html =
+      Request(fe->port(),
+              "POST /t/script HTTP/1.1\r\nHost: x\r\nHX-Request: true\r\n"
+              "Accept: */*\r\n"
+              "Content-Type: application/x-www-form-urlencoded\r\n"
+              "Content-Length: 13\r\n\r\nscript=frag&x");
   EXPECT_EQ(html->status(), 200);
   EXPECT_EQ(html->header("content-type"), "text/html; charset=utf-8");
   EXPECT_EQ(html->raw_body(),

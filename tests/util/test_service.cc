@@ -1,12 +1,12 @@
 #include "tests/util/test_service.h"
 
+#include <grpcpp/health_check_service_interface.h>
+
 #include <deque>
 #include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
-#include <grpcpp/health_check_service_interface.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/tsan/annotations.h"
 
@@ -30,8 +30,7 @@ int IntParam(const ActionRequest& r, const std::string& k, int def) {
 // A write queue in front of the reactor: Push/Finish from any thread.
 class Reactor : public grpc::ServerWriteReactor<Event> {
  public:
-  Reactor(TestService* svc, grpc::CallbackServerContext* ctx,
-          ActionRequest req)
+  Reactor(TestService* svc, grpc::CallbackServerContext* ctx, ActionRequest req)
       : svc_(svc), ctx_(ctx), req_(std::move(req)), tag_(Param(req_, "tag")) {
     SSEBRIDGE_TSAN_RELEASE(this);
     StartSendInitialMetadata();
@@ -109,8 +108,8 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     }
     if (endless_) {
       current_.Clear();
-      current_.set_raw(absl::StrCat("endless-", seq_++, " ",
-                                    std::string(200, 'x')));
+      current_.set_raw(
+          absl::StrCat("endless-", seq_++, " ", std::string(200, 'x')));
       writing_ = true;
       SSEBRIDGE_TSAN_RELEASE(this);
       StartWrite(&current_);
@@ -139,7 +138,8 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   void Work() {
     const std::string& action = req_.action();
     if (action == "script") {
-      TestService::Script script = svc_->GetScriptForTest(Param(req_, "script"));
+      TestService::Script script =
+          svc_->GetScriptForTest(Param(req_, "script"));
       for (auto& e : script.events) Push(e);
       FinishWith(script.status);
     } else if (action == "tokens") {
@@ -277,8 +277,10 @@ std::optional<ActionRequest> TestService::last_request(
   return it->second;
 }
 
-TestServer::TestServer(int port) {
-  grpc::EnableDefaultHealthCheckService(true);
+TestServer::TestServer(int port, bool health) {
+  // A process-wide switch read by BuildAndStart(); servers are built one at
+  // a time in the tests.
+  grpc::EnableDefaultHealthCheckService(health);
   grpc::ServerBuilder builder;
   // Restarting on the same port must not silently share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -286,6 +288,7 @@ TestServer::TestServer(int port) {
                            grpc::InsecureServerCredentials(), &port_);
   builder.RegisterService(&service_);
   server_ = builder.BuildAndStart();
+  grpc::EnableDefaultHealthCheckService(true);
 }
 
 TestServer::~TestServer() { Stop(); }

@@ -19,12 +19,12 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include <mutex>
 #include "absl/time/time.h"
 #include "ssebridge/action/v1/action.grpc.pb.h"
 
@@ -75,12 +75,12 @@ class TestService final
   std::set<std::string> peers_ ABSL_GUARDED_BY(mu_);
 };
 
-// Runs a gRPC server with a TestService (and the standard health service)
-// on 127.0.0.1 (ephemeral port unless
-// `port` is given, e.g. to restart on the same port).
+// Runs a gRPC server with a TestService (and, unless `health` is false, the
+// standard health service) on 127.0.0.1 (ephemeral port unless `port` is
+// given, e.g. to restart on the same port).
 class TestServer {
  public:
-  explicit TestServer(int port = 0);
+  explicit TestServer(int port = 0, bool health = true);
   ~TestServer();
   int port() const { return port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
