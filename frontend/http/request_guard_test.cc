@@ -295,6 +295,103 @@ TEST(RequestGuardTest, HeadsFollowRfc9112) {
   }
 }
 
+TEST(RequestGuardTest, ContinueIsAskedForOnlyWhileTheBodyIsDue) {
+  const std::string head =
+      "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+      "Expect: 100-Continue\r\n\r\n";
+  {
+    RequestGuard g(4096);
+    EXPECT_EQ(g.Feed(head).kind, Result::kContinue);
+    EXPECT_EQ(g.Next().kind, Result::kNeedMore);
+    Result r = g.Feed("hello");
+    ASSERT_EQ(r.kind, Result::kRequest);
+    EXPECT_EQ(r.request, WithNul(head + "hello"));
+  }
+  {
+    // The body came with the head: the client is not waiting.
+    RequestGuard g(4096);
+    EXPECT_EQ(g.Feed(head + "he").kind, Result::kNeedMore);
+    EXPECT_EQ(g.Feed("llo").kind, Result::kRequest);
+  }
+  {
+    RequestGuard g(4096);
+    EXPECT_EQ(g.Feed("POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n")
+                  .kind,
+              Result::kContinue);
+    EXPECT_EQ(g.Feed("1\r\na\r\n0\r\n\r\n").kind, Result::kRequest);
+  }
+  {
+    // No body, nothing to wait for.
+    RequestGuard g(4096);
+    EXPECT_EQ(
+        g.Feed("GET /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n")
+            .kind,
+        Result::kRequest);
+  }
+  {
+    // HTTP/1.0 clients do not wait for 100 (RFC 9110 10.1.1).
+    RequestGuard g(4096);
+    EXPECT_EQ(g.Feed("POST /e HTTP/1.0\r\nContent-Length: 1\r\n"
+                     "Expect: 100-continue\r\n\r\n")
+                  .kind,
+              Result::kNeedMore);
+  }
+  {
+    // A body that will be refused gets its refusal instead.
+    RequestGuard g(4096);
+    Result r = g.Feed(
+        "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n"
+        "Expect: 100-continue\r\n\r\n");
+    EXPECT_EQ(r.kind, Result::kRefuse);
+    EXPECT_EQ(r.code, 413);
+  }
+}
+
+TEST(RequestGuardTest, ConnectionEndsAfterCloseAndAfterHttp10) {
+  struct Case {
+    std::string head;
+    bool close;
+  };
+  const std::vector<Case> cases = {
+      {"GET / HTTP/1.1\r\nHost: x\r\n", false},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n", false},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n", true},
+      {"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, Close\r\n", true},
+      {"GET / HTTP/1.0\r\n", true},
+      {"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n", false},
+      {"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n",
+       true},
+  };
+  for (const Case& tc : cases) {
+    RequestGuard g(4096);
+    const std::string next = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+    Result r = g.Feed(tc.head + "\r\n" + next);
+    ASSERT_EQ(r.kind, Result::kRequest) << tc.head;
+    EXPECT_EQ(r.close, tc.close) << tc.head;
+    // After the last request the guard takes nothing more.
+    EXPECT_EQ(g.Next().kind, tc.close ? Result::kNeedMore : Result::kRequest)
+        << tc.head;
+    EXPECT_EQ(g.Feed(next).kind,
+              tc.close ? Result::kNeedMore : Result::kRequest)
+        << tc.head;
+  }
+}
+
+TEST(RequestGuardTest, RequestsSentFarAheadOfTheirAnswersAreRefused) {
+  // While an answer is being written the caller only buffers; more than a
+  // head plus max_request_bytes of requests waiting is refused.
+  RequestGuard g(4096);
+  const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  int buffered = 0;
+  Result r;
+  while ((r = g.Buffer(req)).kind == Result::kNeedMore) ++buffered;
+  EXPECT_EQ(r.kind, Result::kRefuse);
+  EXPECT_EQ(r.code, 429);
+  EXPECT_EQ(buffered, static_cast<int>(2 * 4096 / req.size()));
+  EXPECT_EQ(g.Next().kind, Result::kNeedMore);
+}
+
 TEST(RequestGuardTest, StoppedGuardDropsEverything) {
   RequestGuard g(4096);
   ASSERT_EQ(g.Feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\n").kind,

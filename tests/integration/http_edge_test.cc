@@ -279,7 +279,8 @@ std::vector<Case> Cases() {
            {"Host: x", "Content-Length: 5", "Expect: 100-continue"});
   const std::string post_echo =
       Head("POST /t/echo HTTP/1.1",
-           {"Host: x", "Content-Type: application/x-www-form-urlencoded",
+           {"Host: x", "Accept: text/event-stream",
+            "Content-Type: application/x-www-form-urlencoded",
             "Content-Length: 8", "Expect: 100-continue"});
   const std::string stream = Head("GET /t/paced?tag=p&n=3&ms=1 HTTP/1.1");
   return {
