@@ -3,6 +3,8 @@
 #include <pistache/peer.h>
 #include <sys/socket.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -21,8 +23,26 @@ class RequestHandler : public Http::Handler {
   HTTP_PROTOTYPE(RequestHandler)
   explicit RequestHandler(RequestCallback serve) : serve_(std::move(serve)) {}
 
+  // Whether the connection ends after the request about to be parsed; set
+  // by GuardedHandler before each one.
+  void set_close(bool close) { close_ = close; }
+  // Requests handed to the callback so far.
+  uint64_t served() const { return served_; }
+
   void onRequest(const Http::Request& request,
                  Http::ResponseWriter response) override {
+    ++served_;
+    // Pistache 0.0.5 echoes the client's Connection header, or says Close,
+    // and never closes either way: the guard decides, GuardedHandler closes,
+    // and the answer says which.
+    response.headers().remove<Http::Header::Connection>();
+    if (close_) {
+      response.headers().add<Http::Header::Connection>(
+          Http::ConnectionControl::Close);
+    } else if (request.version() == Http::Version::Http10) {
+      response.headers().add<Http::Header::Connection>(
+          Http::ConnectionControl::KeepAlive);
+    }
     // Nothing may escape into Pistache: it would answer with its own 500
     // carrying the exception text.
     try {
@@ -38,6 +58,8 @@ class RequestHandler : public Http::Handler {
 
  private:
   RequestCallback serve_;
+  bool close_ = false;
+  uint64_t served_ = 0;
 };
 
 // Pistache 0.0.5 keeps a handler's transport pointer private to its
@@ -54,17 +76,26 @@ struct TransportFieldAccess {
 };
 template struct TransportFieldAccess<&Pistache::Tcp::Handler::transport_>;
 
-// Where a connection's RequestGuard lives in Pistache's per-peer data.
-constexpr const char* kGuardData = "ssebridge.request_guard";
+// What the handler keeps per connection, in Pistache's per-peer data.
+struct Connection {
+  explicit Connection(size_t max_request_bytes) : guard(max_request_bytes) {}
+  RequestGuard guard;
+  // An answer is still being written: the next request waits for it.
+  bool answering = false;
+};
 
-std::shared_ptr<RequestGuard> GuardOf(const Pistache::Tcp::Peer& peer) {
-  return std::static_pointer_cast<RequestGuard>(peer.tryGetData(kGuardData));
+constexpr const char* kConnectionData = "ssebridge.connection";
+
+std::shared_ptr<Connection> ConnectionOf(const Pistache::Tcp::Peer& peer) {
+  return std::static_pointer_cast<Connection>(peer.tryGetData(kConnectionData));
 }
 
 // The handler Pistache drives. Each connection's bytes pass through a
-// RequestGuard (see request_guard.h: Pistache's parser reads past its buffer
-// on some inputs), which releases whole requests to a RequestHandler or
-// refuses the connection with a plain error.
+// RequestGuard (see request_guard.h), which releases whole requests, one at a
+// time and in order, to a RequestHandler, or refuses the connection with a
+// plain error. A request is handed to Pistache only once the answers to the
+// ones before it have been written (pipelining): a stream that takes the
+// connection over writes to the socket itself, never between them.
 class GuardedHandler : public Http::Handler {
  public:
   HTTP_PROTOTYPE(GuardedHandler)
@@ -81,11 +112,14 @@ class GuardedHandler : public Http::Handler {
   }
 
  private:
-  // Room for the NUL and a rewritten Content-Length line: the guard enforces
-  // the configured limit itself.
-  static constexpr size_t kGuardSlack = 64;
+  using PeerPtr = std::shared_ptr<Pistache::Tcp::Peer>;
 
-  Pistache::Tcp::Handler& Inner() {
+  // Room for the NUL, a rewritten Content-Length line and a Host line taken
+  // from an absolute-form target (at most a head): the guard enforces the
+  // configured limit itself.
+  static constexpr size_t kGuardSlack = RequestGuard::kMaxHeadBytes + 64;
+
+  RequestHandler& Inner() {
     if (!inner_) {
       inner_ = std::make_shared<RequestHandler>(serve_);
       inner_->setMaxRequestSize(getMaxRequestSize() + kGuardSlack);
@@ -98,50 +132,124 @@ class GuardedHandler : public Http::Handler {
     return *inner_;
   }
 
-  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    Inner().onConnection(peer);  // the parser Pistache's idle checks read
-    peer->putData(kGuardData,
-                  std::make_shared<RequestGuard>(getMaxRequestSize()));
+  // The parser: Pistache's onInput and onConnection are public only on the
+  // Tcp::Handler base.
+  Pistache::Tcp::Handler& Parser() { return Inner(); }
+
+  void onConnection(const PeerPtr& peer) override {
+    Parser().onConnection(peer);  // the parser Pistache's idle checks read
+    peer->putData(kConnectionData,
+                  std::make_shared<Connection>(getMaxRequestSize()));
   }
 
-  void onDisconnection(
-      const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    Inner().onDisconnection(peer);
+  void onDisconnection(const PeerPtr& peer) override {
+    Parser().onDisconnection(peer);
   }
 
-  void onInput(const char* buffer, size_t len,
-               const std::shared_ptr<Pistache::Tcp::Peer>& peer) override {
-    std::shared_ptr<RequestGuard> guard = GuardOf(*peer);
-    if (guard == nullptr) return;
-    RequestGuard::Result r = guard->Feed(absl::string_view(buffer, len));
-    switch (r.kind) {
-      case RequestGuard::Result::kNeedMore:
-        return;
-      case RequestGuard::Result::kRequest:
-        Inner().onInput(r.request.data(), r.request.size(), peer);
-        return;
-      case RequestGuard::Result::kRefuse:
-        Refuse(peer, r.code, r.message);
-        return;
+  void onInput(const char* buffer, size_t len, const PeerPtr& peer) override {
+    std::shared_ptr<Connection> conn = ConnectionOf(*peer);
+    if (conn == nullptr) return;
+    RequestGuard::Result r = conn->guard.Buffer(absl::string_view(buffer, len));
+    if (r.kind == RequestGuard::Result::kRefuse) {
+      Refuse(peer, r.code, r.message);
+      return;
+    }
+    if (!conn->answering) Pump(peer, *conn);
+  }
+
+  // Acts on what the guard has buffered, up to the next request served.
+  void Pump(const PeerPtr& peer, Connection& conn) {
+    for (RequestGuard::Result r = conn.guard.Next();
+         r.kind != RequestGuard::Result::kNeedMore; r = conn.guard.Next()) {
+      switch (r.kind) {
+        case RequestGuard::Result::kNeedMore:
+          break;
+        case RequestGuard::Result::kContinue:
+          Send(peer, "HTTP/1.1 100 Continue\r\n\r\n");
+          break;
+        case RequestGuard::Result::kRequest:
+          Serve(peer, conn, r);
+          if (!conn.guard.stopped() && !r.close) WaitForAnswer(peer, conn);
+          return;
+        case RequestGuard::Result::kRefuse:
+          Refuse(peer, r.code, r.message);
+          return;
+      }
     }
   }
 
-  // Answers through Pistache's write queue (after anything still queued for
-  // this connection), then half-closes; Pistache closes the socket when the
-  // client does, so the answer is never cut by a reset.
-  static void Refuse(const std::shared_ptr<Pistache::Tcp::Peer>& peer, int code,
+  // Hands one request to Pistache's parser, which calls the RequestHandler.
+  void Serve(const PeerPtr& peer, Connection& conn,
+             const RequestGuard::Result& r) {
+    RequestHandler& inner = Inner();
+    const uint64_t served = inner.served();
+    inner.set_close(r.close);
+    peer->setIdle(false);  // any answer, Pistache's own too, sets it again
+    Parser().onInput(r.request.data(), r.request.size(), peer);
+    if (conn.guard.stopped()) return;  // a stream has the connection now
+    if (inner.served() == served) {
+      // Pistache did not take the request the guard passed: it answered
+      // with its own error (a header it cannot parse), or it is waiting for
+      // bytes that will never come. Either way the two parsers disagree on
+      // this connection: nothing more is parsed on it.
+      conn.guard.Stop();
+      if (peer->isIdle()) {
+        HalfCloseAfterWrites(peer);
+      } else {
+        Http::Handler::getParser(peer)->reset();
+        Refuse(peer, 400, "malformed request");
+      }
+      return;
+    }
+    if (r.close) HalfCloseAfterWrites(peer);
+  }
+
+  // Resumes Pump() once everything queued for the connection so far (the
+  // answer just given) has been written. The callback runs on this
+  // handler's transport thread, from the connection's write queue, which
+  // the transport owning this handler drops (callbacks unrun) with the
+  // connection.
+  void WaitForAnswer(const PeerPtr& peer, Connection& conn) {
+    conn.answering = true;
+    std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
+    Send(peer, "").then(
+        [this, weak](ssize_t) {
+          PeerPtr p = weak.lock();
+          if (p == nullptr) return;
+          std::shared_ptr<Connection> c = ConnectionOf(*p);
+          if (c == nullptr) return;
+          c->answering = false;
+          Pump(p, *c);
+        },
+        Pistache::Async::IgnoreException);
+  }
+
+  static void Refuse(const PeerPtr& peer, int code,
                      const std::string& message) {
     spdlog::debug("refused request from {}: {} {}", peer->address().host(),
                   code, message);
-    std::string response = SimpleResponse(code, message + "\n", {});
-    const size_t size = response.size();
+    Send(peer, SimpleResponse(code, message + "\n", {}));
+    HalfCloseAfterWrites(peer);
+  }
+
+  // Writes `bytes` through Pistache's write queue, after anything still
+  // queued for this connection.
+  static Pistache::Async::Promise<ssize_t> Send(const PeerPtr& peer,
+                                                std::string bytes) {
+    const size_t size = bytes.size();
+    return peer->send(Pistache::RawBuffer(std::move(bytes), size));
+  }
+
+  // Half-closes once everything queued so far is written: Pistache closes
+  // the socket when the client does, so the last answer is never cut by a
+  // reset.
+  static void HalfCloseAfterWrites(const PeerPtr& peer) {
     std::weak_ptr<Pistache::Tcp::Peer> weak = peer;
-    peer->send(Pistache::RawBuffer(std::move(response), size))
-        .then(
-            [weak](ssize_t) {
-              if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_WR);
-            },
-            Pistache::Async::IgnoreException);
+    Send(peer, "").then(
+        [weak](ssize_t) {
+          if (auto p = weak.lock()) ::shutdown(p->fd(), SHUT_WR);
+        },
+        Pistache::Async::IgnoreException);
   }
 
   RequestCallback serve_;
@@ -156,7 +264,9 @@ std::shared_ptr<Pistache::Http::Handler> MakeGuardedHandler(
 }
 
 void StopRequestGuard(const Pistache::Tcp::Peer& peer) {
-  if (std::shared_ptr<RequestGuard> guard = GuardOf(peer)) guard->Stop();
+  if (std::shared_ptr<Connection> conn = ConnectionOf(peer)) {
+    conn->guard.Stop();
+  }
 }
 
 }  // namespace ssebridge::frontend

@@ -1,8 +1,12 @@
 // The handler Pistache drives. Each connection's bytes first pass through a
 // RequestGuard (request_guard.h: Pistache 0.0.5's parser reads past its
-// buffer on some inputs), which releases only whole, well-framed requests to
-// Pistache's parser or refuses the connection with a plain error; parsed
-// requests go to one callback, and nothing it throws escapes into Pistache.
+// buffer on some inputs and is lenient where RFC 9112 is not), which releases
+// only whole, checked requests to Pistache's parser, one at a time and in
+// order, or refuses the connection with a plain error; parsed requests go to
+// one callback, and nothing it throws escapes into Pistache. The handler
+// also does what Pistache 0.0.5 does not: it sends 100 (Continue), and it
+// closes the connection after a request that asks for it (Connection: close,
+// HTTP/1.0 without keep-alive), saying so in the answer's Connection header.
 //
 // Thread-safety: Pistache clones the handler for each of its transport
 // threads; each clone is used by its thread only. The callback must be
