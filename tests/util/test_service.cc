@@ -2,6 +2,7 @@
 
 #include <grpcpp/health_check_service_interface.h>
 
+#include <condition_variable>
 #include <deque>
 #include <optional>
 #include <thread>
@@ -80,6 +81,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     SSEBRIDGE_TSAN_ACQUIRE(this);
     std::lock_guard<std::mutex> lock(mu_);
     cancelled_ = true;
+    cancel_cv_.notify_all();
     PumpLocked();
   }
 
@@ -90,6 +92,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
       std::lock_guard<std::mutex> lock(mu_);
       done_ = true;
       cancelled = cancelled_;
+      cancel_cv_.notify_all();
     }
     if (worker_.joinable()) worker_.join();
     svc_->OnCallDone(tag_, cancelled);
@@ -133,6 +136,14 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   bool Cancelled() {
     std::lock_guard<std::mutex> lock(mu_);
     return cancelled_ || done_;
+  }
+
+  // Sleeps for `d` unless the call is cancelled first, so that OnDone (which
+  // joins the worker) never holds a gRPC thread for a whole pause.
+  void PauseUnlessCancelled(absl::Duration d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cancel_cv_.wait_for(lock, absl::ToChronoNanoseconds(d),
+                        [this] { return cancelled_ || done_; });
   }
 
   void Work() {
@@ -191,7 +202,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
         e.set_id(absl::StrCat(i));
         e.set_text(absl::StrCat(tag_, "-", i));
         Push(std::move(e));
-        absl::SleepFor(absl::Milliseconds(ms));
+        PauseUnlessCancelled(absl::Milliseconds(ms));
       }
       FinishWith(grpc::Status::OK);
     } else {
@@ -209,6 +220,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   uint64_t seq_ = 0;
 
   std::mutex mu_;
+  std::condition_variable cancel_cv_;  // cancelled_ or done_ became true
   std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
   Event current_ ABSL_GUARDED_BY(mu_);
@@ -229,6 +241,7 @@ grpc::ServerWriteReactor<Event>* TestService::Run(
     std::lock_guard<std::mutex> lock(mu_);
     requests_[Param(*request, "tag")] = *request;
     peers_.insert(ctx->peer());
+    active_tags_.insert(Param(*request, "tag"));
   }
   auto* r = new Reactor(this, ctx, *request);
   r->Begin();
@@ -251,12 +264,20 @@ TestService::Script TestService::GetScriptForTest(const std::string& name) {
 }
 
 void TestService::OnCallDone(const std::string& tag, bool cancelled) {
-  if (cancelled) {
-    cancelled_.fetch_add(1);
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    cancel_times_[tag] = absl::Now();
+    if (auto it = active_tags_.find(tag); it != active_tags_.end()) {
+      active_tags_.erase(it);
+    }
+    if (cancelled) cancel_times_[tag] = absl::Now();
   }
+  if (cancelled) cancelled_.fetch_add(1);
   active_.fetch_sub(1);
+}
+
+std::multiset<std::string> TestService::active_tags() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return active_tags_;
 }
 
 std::map<std::string, absl::Time> TestService::cancel_times() const {

@@ -53,6 +53,8 @@ class TestService final
 
   // Distinct client peers (ip:port) that made calls, i.e. connections.
   std::set<std::string> peers() const;
+  // params["tag"] of every call still active (one entry per call).
+  std::multiset<std::string> active_tags() const;
 
   // Internal, used by the reactor.
   void OnCallDone(const std::string& tag, bool cancelled);
@@ -73,6 +75,7 @@ class TestService final
   std::map<std::string, ssebridge::action::v1::ActionRequest> requests_
       ABSL_GUARDED_BY(mu_);
   std::set<std::string> peers_ ABSL_GUARDED_BY(mu_);
+  std::multiset<std::string> active_tags_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs a gRPC server with a TestService (and, unless `health` is false, the
