@@ -26,7 +26,8 @@ absl::Status IoLoop::Start() {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epfd_ < 0 || wakefd_ < 0) {
-    return absl::InternalError(absl::StrCat("epoll/eventfd: ", strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("epoll/eventfd: ", strerror(errno)));
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -111,8 +112,8 @@ void IoLoop::Run() {
     if (shutdown) {
       std::vector<std::shared_ptr<StreamSession>> all;
       for (auto& [fd, s] : sessions_) all.push_back(s);
-      for (auto& s : all) s->EndEarly("shutdown", shutdown_retry,
-                                      Outcome::kShutdown);
+      for (auto& s : all)
+        s->EndEarly("shutdown", shutdown_retry, Outcome::kShutdown);
     }
     const absl::Time now = absl::Now();
     if (now >= next_tick) {
@@ -143,7 +144,19 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
   StreamSession& s = *sp;
   const absl::Time now = absl::Now();
   if (!s.io_registered_) {
-    if (sessions_.contains(s.fd_)) return;  // cannot happen: fds are unique
+    if (auto it = sessions_.find(s.fd_); it != sessions_.end()) {
+      // The kernel hands out only free numbers, so the descriptor of the
+      // session registered under this one was closed behind this loop's
+      // back. Its entry is stale: it is ended (its call cancelled, its slot
+      // freed) without touching the number, which is now this session's.
+      // Returning instead would leave both sessions unwatched, their calls
+      // open forever.
+      spdlog::error(
+          "route {}: descriptor {} reused while still registered; "
+          "ending the stale stream",
+          it->second->settings_->route_path, s.fd_);
+      Close(it->second, Outcome::kClientGone, /*fd_is_ours=*/false);
+    }
     s.io_registered_ = true;
     s.io_last_write_ = now;
     sessions_.emplace(s.fd_, sp);
@@ -210,9 +223,9 @@ void IoLoop::Flush(const std::shared_ptr<StreamSession>& sp) {
 
 bool IoLoop::WriteOut(StreamSession& s, absl::Time now) {
   while (s.io_off_ < s.io_out_.size()) {
-    const ssize_t n = ::send(s.fd_, s.io_out_.data() + s.io_off_,
-                             s.io_out_.size() - s.io_off_,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t n =
+        ::send(s.fd_, s.io_out_.data() + s.io_off_,
+               s.io_out_.size() - s.io_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       s.io_off_ += static_cast<size_t>(n);
       s.io_bytes_ += static_cast<uint64_t>(n);
@@ -240,11 +253,12 @@ bool IoLoop::WriteOut(StreamSession& s, absl::Time now) {
   return true;
 }
 
-void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
+void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome,
+                   bool fd_is_ours) {
   StreamSession& s = *sp;
   auto it = sessions_.find(s.fd_);
   if (it == sessions_.end() || it->second != sp) return;
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd_, nullptr);
+  if (fd_is_ours) epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd_, nullptr);
   std::shared_ptr<Upstream> upstream;
   uint64_t events = 0;
   uint64_t bytes = 0;
@@ -265,21 +279,24 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome) {
   }
   // Shutting the socket down also makes Pistache see EOF on its own fd and
   // clean its side up; our dup stays valid until close() below.
-  ::shutdown(s.fd_, SHUT_RDWR);
-  ::close(s.fd_);
+  if (fd_is_ours) {
+    ::shutdown(s.fd_, SHUT_RDWR);
+    ::close(s.fd_);
+  }
   if (upstream != nullptr) upstream->Leave(&s);
   s.registry_->Release(s.client_ip_);
   stats_->Count(outcome);
   if (s.settings_->route_stats) {
     s.settings_->route_stats->Count(outcome);
-    s.settings_->route_stats->open_streams.fetch_sub(
-        1, std::memory_order_relaxed);
+    s.settings_->route_stats->open_streams.fetch_sub(1,
+                                                     std::memory_order_relaxed);
   }
-  spdlog::info("stream close route={} client={} duration_ms={} events={} "
-               "bytes={} outcome={}",
-               s.settings_->route_path, s.client_ip_,
-               absl::ToInt64Milliseconds(absl::Now() - s.started_), events,
-               bytes, OutcomeName(outcome));
+  spdlog::info(
+      "stream close route={} client={} duration_ms={} events={} "
+      "bytes={} outcome={}",
+      s.settings_->route_path, s.client_ip_,
+      absl::ToInt64Milliseconds(absl::Now() - s.started_), events, bytes,
+      OutcomeName(outcome));
   std::string().swap(s.io_out_);
   sessions_.erase(it);
   open_.fetch_sub(1, std::memory_order_relaxed);
@@ -336,9 +353,10 @@ void IoLoop::Tick(absl::Time now) {
     // Without the session's lock: a call's lock comes before a session's.
     if (upstream != nullptr &&
         upstream->CancelIfStuck(now, kStuckAfterReadEnd)) {
-      spdlog::warn("route {}: upstream message could not be parsed; ending "
-                   "the {}", cfg.route_path,
-                   upstream->shared() ? "shared call" : "stream");
+      spdlog::warn(
+          "route {}: upstream message could not be parsed; ending "
+          "the {}",
+          cfg.route_path, upstream->shared() ? "shared call" : "stream");
     }
   }
   for (auto& s : timed_out) {

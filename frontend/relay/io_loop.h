@@ -12,13 +12,13 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include <mutex>
 #include "absl/time/time.h"
 #include "frontend/ops/stats.h"
 
@@ -54,7 +54,11 @@ class IoLoop {
   void Flush(const std::shared_ptr<StreamSession>& s);
   // Writes io_out_; returns false if the client is gone.
   bool WriteOut(StreamSession& s, absl::Time now);
-  void Close(const std::shared_ptr<StreamSession>& s, Outcome outcome);
+  // Ends the stream: unregisters it, closes its descriptor (unless
+  // `fd_is_ours` is false: the number was found reused), leaves its
+  // upstream, frees its admission slot, counts and logs the outcome.
+  void Close(const std::shared_ptr<StreamSession>& s, Outcome outcome,
+             bool fd_is_ours = true);
   void Tick(absl::Time now);
   void SetWantOut(StreamSession& s, bool want);
 

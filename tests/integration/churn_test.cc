@@ -28,7 +28,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "frontend/frontend_server.h"
+#include "frontend/http/frontend_server.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
 #include "tests/util/sse_client.h"
