@@ -8,9 +8,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the build and tests need. `make deps` installs only the
 # missing ones, and runs `apt-get update` only when something is missing.
-# nodejs/npm are not listed: a machine's own Node.js (playwright-core needs
-# 20+; Debian 12 has 18) must not be replaced; `make demo` and
-# tests/e2e/run_e2e.sh install Debian's only when node/npm are absent.
+# nodejs/npm are not listed: a machine's own Node.js must not be replaced;
+# `make demo` and tests/e2e/run_e2e.sh install Debian's (Node.js 18, which
+# both support) only when node/npm are absent.
 DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libpistache-dev libspdlog-dev libabsl-dev libyaml-cpp-dev \
