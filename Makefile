@@ -8,19 +8,27 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages the build and tests need. `make deps` installs only the
 # missing ones, and runs `apt-get update` only when something is missing.
-# nodejs/npm are not listed: a machine's own Node.js (playwright-core needs
-# 20+; Debian 12 has 18) must not be replaced; `make demo` and
-# tests/e2e/run_e2e.sh install Debian's only when node/npm are absent.
+# nodejs/npm are not listed: a machine's own Node.js must not be replaced;
+# `make demo` and tests/e2e/run_e2e.sh install Debian's (Node.js 18, which
+# both support) only when node/npm are absent.
 DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
   libpistache-dev libspdlog-dev libabsl-dev libyaml-cpp-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  clang-14 libclang-rt-14-dev \
+  clang-14 libclang-rt-14-dev llvm-14 \
   python3-grpcio python3-grpc-tools \
   libhiredis-dev redis-server nginx openssl gettext-base curl docker-compose \
   chromium
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# The symbolizer the sanitizer runtimes of clang-14 (and GCC's ASan) call to
+# turn addresses into function names and file:line. Debian 12 ships it in
+# llvm-14 (above) as this path only: the unversioned llvm-symbolizer that the
+# runtimes look for on PATH comes with the `llvm` package, which nothing
+# installs. Without it every stack is bare addresses, and
+# tests/tsan_suppressions.txt (function names) matches nothing.
+LLVM_SYMBOLIZER ?= /usr/lib/llvm-14/bin/llvm-symbolizer
 
 # ccache hits across clones of the repo (CI builds in a fresh clone).
 export CCACHE_BASEDIR := $(CURDIR)
@@ -28,8 +36,9 @@ export CCACHE_NOHASHDIR := 1
 
 ASAN_DIR ?= build-asan
 ASAN_OPTIONS_VALUE := detect_leaks=1 abort_on_error=0 strict_string_checks=1 \
-  detect_stack_use_after_return=1
-UBSAN_OPTIONS_VALUE := print_stacktrace=1 halt_on_error=1
+  detect_stack_use_after_return=1 external_symbolizer_path=$(LLVM_SYMBOLIZER)
+UBSAN_OPTIONS_VALUE := print_stacktrace=1 halt_on_error=1 \
+  external_symbolizer_path=$(LLVM_SYMBOLIZER)
 # Not repeated under ASan: benchmark smokes and the soak (timing-bound), and
 # the browser and deployment tests, which exercise the same frontend code
 # through Chromium, nginx and Redis and only take longer.
@@ -38,14 +47,19 @@ ASAN_EXCLUDE := _smoke$$|^e2e_browser$$|^EdgeTest\.|^ComposeTest\.|^ComposeFiles
 TSAN_DIR ?= build-tsan
 # TSan over Debian's uninstrumented gRPC: the measured recipe (DESIGN §10).
 TSAN_OPTIONS_VALUE := ignore_noninstrumented_modules=1 halt_on_error=0 \
-  second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan_suppressions.txt
+  second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan_suppressions.txt \
+  external_symbolizer_path=$(LLVM_SYMBOLIZER)
+
+# A frame of the canary's race as TSan prints it once symbolized:
+# "#0 ...Reader::OnReadDone(bool) .../tsan_canary.cc:32:5 (tsan_canary+0x...)".
+TSAN_SYMBOLIZED_FRAME := ^ +\#[0-9]+ .*(Reader::OnReadDone|main) .*tsan_canary\.cc:[0-9]+
 
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZERS := sse_roundtrip config_loader http_request
 
 .PHONY: all deps configure build test test-unit test-asan test-tsan test-fuzz \
-  fuzz soak bench clean
+  fuzz soak bench clean check-symbolizer
 
 all: build
 
@@ -59,6 +73,16 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Fails unless $(LLVM_SYMBOLIZER) exists and runs, so that no sanitizer stage
+# runs with bare-address stacks (test-tsan also checks that TSan's own
+# reports come out symbolized: tsan_canary).
+check-symbolizer: deps
+	@[ -x "$(LLVM_SYMBOLIZER)" ] && "$(LLVM_SYMBOLIZER)" --version >/dev/null 2>&1 || { \
+	  echo "make: no working symbolizer at LLVM_SYMBOLIZER=$(LLVM_SYMBOLIZER):" \
+	    "sanitizer stacks would be bare addresses and tests/tsan_suppressions.txt" \
+	    "would match nothing (Debian 12: apt-get install llvm-14, as make deps does)" >&2; \
+	  exit 1; }
 
 $(BUILD_DIR)/build.ninja:
 	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
@@ -75,7 +99,7 @@ test-unit: build
 
 # Every unit and integration test again under ASan+UBSan, in its own
 # build directory (built once; ccache makes rebuilds cheap).
-test-asan: deps
+test-asan: check-symbolizer
 	@[ -f $(ASAN_DIR)/build.ninja ] || cmake -S . -B $(ASAN_DIR) -G Ninja \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSEBRIDGE_SANITIZE=address
 	cmake --build $(ASAN_DIR) -j $(JOBS)
@@ -86,14 +110,14 @@ test-asan: deps
 # libFuzzer targets (clang-14), each run for FUZZ_SECONDS on its seed corpus.
 # New inputs go to $(FUZZ_DIR)/corpus-*, never into the repo's seed corpus;
 # a crash fails the run and leaves its input in $(FUZZ_DIR).
-test-fuzz: deps
+test-fuzz: check-symbolizer
 	@[ -f $(FUZZ_DIR)/build.ninja ] || CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) \
 	  -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSEBRIDGE_SANITIZE=fuzzer
 	cmake --build $(FUZZ_DIR) -j $(JOBS) $(foreach f,$(FUZZERS),--target $(f)_fuzz)
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$f && \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS) s" && \
-	  (cd $(FUZZ_DIR) && ASAN_OPTIONS=detect_leaks=0 ./tests/fuzz/$${f}_fuzz \
+	  (cd $(FUZZ_DIR) && ASAN_OPTIONS="detect_leaks=0 external_symbolizer_path=$(LLVM_SYMBOLIZER)" ./tests/fuzz/$${f}_fuzz \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
 	    -print_final_stats=1 corpus-$$f $(CURDIR)/tests/fuzz/corpus/$$f \
 	    > fuzz-$$f.log 2>&1) || { tail -50 $(FUZZ_DIR)/fuzz-$$f.log; exit 1; }; \
@@ -110,10 +134,26 @@ soak: build
 
 # The threaded relay tests (and the racy canary) under ThreadSanitizer, built
 # once with clang-14 in their own directory.
-test-tsan: deps
+# First the canary alone: unless its report names the racing functions with
+# file:line, the stage stops here with why (the suppressions match function
+# names; unsymbolized, every gRPC-internal report would surface as a race).
+test-tsan: check-symbolizer
 	@[ -f $(TSAN_DIR)/build.ninja ] || CC=clang-14 CXX=clang++-14 cmake -S . -B $(TSAN_DIR) \
 	  -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSEBRIDGE_SANITIZE=thread
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target relay_test tsan_canary
+	@cd $(TSAN_DIR) && { TSAN_OPTIONS="$(TSAN_OPTIONS_VALUE)" \
+	  timeout 120 ./tests/integration/tsan_canary > tsan_canary.log 2>&1; true; } && \
+	if grep -Eq '$(TSAN_SYMBOLIZED_FRAME)' tsan_canary.log; then \
+	  echo "test-tsan: TSan stacks are symbolized ($(LLVM_SYMBOLIZER))"; \
+	else \
+	  tail -30 tsan_canary.log; \
+	  echo "test-tsan: FAILED: ThreadSanitizer's report of the planted race in" \
+	    "tests/integration/tsan_canary.cc has no symbolized frame (function and" \
+	    "file:line; full output in $(TSAN_DIR)/tsan_canary.log). Without a working" \
+	    "symbolizer (LLVM_SYMBOLIZER=$(LLVM_SYMBOLIZER), from llvm-14)" \
+	    "tests/tsan_suppressions.txt matches nothing and every relay test reports races." >&2; \
+	  exit 1; \
+	fi
 	cd $(TSAN_DIR) && TSAN_OPTIONS="$(TSAN_OPTIONS_VALUE)" \
 	  ctest --output-on-failure --timeout 600 -R '^(RelayTest\.|tsan_canary$$)'
 

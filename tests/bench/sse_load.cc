@@ -23,8 +23,11 @@
 // Modes: by default a stream runs until --duration; with --events=N it is
 // done after N events; with --hold it only holds the connection and counts
 // heartbeats (comments and ping events); --stream_life closes each stream
-// that long after its first byte (connect storms). Every phase is bounded
-// by --max_time.
+// that long after its first byte (connect storms). --duration counts from
+// when every stream is connected, or with --duration_from=first_event from
+// the first event after that (a source that starts late, such as loadgen's
+// start_ms on a shared route, then still gets its full window). Every phase
+// is bounded by --max_time.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +77,13 @@ ABSL_FLAG(int, max_connecting, 64,
           "Streams per process still waiting for their response head.");
 ABSL_FLAG(int, procs, 1, "Client processes (one thread each).");
 ABSL_FLAG(double, duration, 10,
-          "Seconds the run lasts once every stream is connected (at most).");
+          "Seconds the run lasts (at most), counted from --duration_from.");
+ABSL_FLAG(std::string, duration_from, "connected",
+          "When --duration starts: \"connected\" (every stream settled) or "
+          "\"first_event\" (every stream settled and this process received "
+          "its first message event: the measuring window starts with the "
+          "events, however late the source starts them; until then only "
+          "--max_time bounds the run).");
 ABSL_FLAG(int64_t, events, 0,
           "A stream is done after this many events (0 = run for --duration).");
 ABSL_FLAG(bool, hold, false,
@@ -258,6 +267,7 @@ class Client {
     life_ns_ = SecondsToNs(absl::GetFlag(FLAGS_stream_life));
     connect_timeout_ns_ = SecondsToNs(absl::GetFlag(FLAGS_connect_timeout));
     max_connecting_ = std::max(1, absl::GetFlag(FLAGS_max_connecting));
+    from_first_event_ = absl::GetFlag(FLAGS_duration_from) == "first_event";
   }
 
   // Runs every phase; returns what it measured.
@@ -302,6 +312,7 @@ class Client {
   std::string request_;
   int64_t events_target_ = 0;
   bool hold_ = false;
+  bool from_first_event_ = false;  // --duration_from=first_event
   int64_t life_ns_ = 0;
   int64_t connect_timeout_ns_ = 0;
   int max_connecting_ = 64;
@@ -582,7 +593,9 @@ Results Client::Run(int64_t hard_deadline_ns) {
   r_.start_ns = start_ns_;
   const double duration_s = absl::GetFlag(FLAGS_duration);
   enum class Phase { kConnect, kRun, kWaitParent } phase = Phase::kConnect;
+  // Set once the measuring window has started (--duration_from).
   int64_t run_deadline = hard_deadline_ns;
+  bool window_started = false;
   int64_t wait_deadline = hard_deadline_ns;
   int64_t next_sweep = start_ns_;
   std::vector<epoll_event> events(1024);
@@ -608,11 +621,19 @@ Results Client::Run(int64_t hard_deadline_ns) {
     if (phase == Phase::kConnect && AllSettled()) {
       phase = Phase::kRun;
       r_.connected_ns = MonoNs();
-      run_deadline =
-          std::min(hard_deadline_ns, r_.connected_ns + SecondsToNs(duration_s));
       Log("%d streams settled in %.3f s", streams_,
           static_cast<double>(r_.connected_ns - start_ns_) / 1e9);
       (void)!write(report_fd_, "C", 1);
+    }
+    if (phase == Phase::kRun && !window_started &&
+        (!from_first_event_ || r_.first_event_ns != 0)) {
+      window_started = true;
+      const int64_t from = std::max(r_.connected_ns, r_.first_event_ns);
+      run_deadline = std::min(hard_deadline_ns, from + SecondsToNs(duration_s));
+      if (from_first_event_) {
+        Log("first event %.3f s after the streams settled",
+            static_cast<double>(r_.first_event_ns - r_.connected_ns) / 1e9);
+      }
     }
     if (phase == Phase::kRun && (live_ == 0 || now >= run_deadline)) {
       phase = Phase::kWaitParent;
@@ -873,6 +894,14 @@ int Main() {
                  "sse_load: --url must be http://127.0.0.1:PORT/path (got "
                  "\"%s\")\n",
                  absl::GetFlag(FLAGS_url).c_str());
+    return 2;
+  }
+  if (const std::string from = absl::GetFlag(FLAGS_duration_from);
+      from != "connected" && from != "first_event") {
+    std::fprintf(stderr,
+                 "sse_load: --duration_from must be connected or first_event "
+                 "(got \"%s\")\n",
+                 from.c_str());
     return 2;
   }
   Url pub_url;

@@ -4,10 +4,13 @@
 # time (each starts its own demo stack and Chromium):
 #
 #   tests/e2e/run_e2e.sh BUILD_DIR [FILE.test.mjs ...]
+#   NODE=/path/to/node tests/e2e/run_e2e.sh BUILD_DIR   # another Node.js
 #
 # - Debian packages: chromium (Debian's; no browser is ever downloaded),
 #   nginx + openssl + gettext-base (the HTTP/2 edge case), and nodejs/npm
 #   only when `node` / `npm` are absent (a machine's own Node.js is kept).
+#   Node.js 18 (Debian 12's) or newer: playwright-core is pinned to the
+#   newest release that still supports 18 (package.json).
 #   As root, or with passwordless sudo.
 # - npm packages: `npm ci` here when node_modules is missing or older than
 #   package-lock.json (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1).
@@ -53,18 +56,26 @@ if [ ! -x "$CHROMIUM" ]; then
   say "installing chromium (Debian)"
   apt_install chromium || skip "no $CHROMIUM and cannot install it (apt-get install chromium as root)"
 fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+# NODE runs the tests (default: node on PATH); npm (on PATH) only installs
+# the packages, whichever Node.js it runs on.
+if [ -n "${NODE:-}" ]; then
+  [ -x "$NODE" ] || fail "NODE=$NODE is not an executable"
+fi
+if { [ -z "${NODE:-}" ] && ! command -v node >/dev/null; } || ! command -v npm >/dev/null; then
   say "installing nodejs npm (Debian)"
   apt_install nodejs npm || skip "no node/npm and cannot install them (apt-get install nodejs npm as root)"
 fi
+NODE=${NODE:-$(command -v node)}
 missing=()
 for p in nginx openssl gettext-base; do installed "$p" || missing+=("$p"); done
 if ((${#missing[@]})); then
   say "installing ${missing[*]} (for the HTTP/2 edge case)"
   apt_install "${missing[@]}" || say "cannot install ${missing[*]}: the HTTP/2 edge case will skip"
 fi
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-((node_major >= 20)) || say "warning: Node.js $(node --version); playwright-core needs 20 or newer"
+NODE_MIN=18  # package.json "engines", and playwright-core's
+node_major=$("$NODE" -p 'process.versions.node.split(".")[0]') || fail "$NODE does not run"
+((node_major >= NODE_MIN)) ||
+  fail "Node.js $("$NODE" --version) ($NODE) is too old: the browser tests need $NODE_MIN or newer (Debian 12's nodejs is 18)"
 
 # ------------------------------------------------------------------ npm ci
 cd "$HERE" || exit 1
@@ -85,7 +96,7 @@ make -s -C "$ROOT/frontend/web" OUT="$BUILD/web" >/dev/null || fail "building th
 
 # -------------------------------------------------------------------- run
 if (($#)); then files=("$@"); else files=("$HERE"/*.test.mjs); fi
-say "Chromium: $("$CHROMIUM" --version 2>/dev/null | head -1); Node.js $(node --version); $(node -p 'require("playwright-core/package.json").version' 2>/dev/null | sed 's/^/playwright-core /')"
+say "Chromium: $("$CHROMIUM" --version 2>/dev/null | head -1); Node.js $("$NODE" --version) ($NODE); $("$NODE" -p 'require("playwright-core/package.json").version' 2>/dev/null | sed 's/^/playwright-core /')"
 export SSEBRIDGE_BUILD_DIR=$BUILD SSEBRIDGE_CHROMIUM=$CHROMIUM
 rm -rf "$HERE/artifacts/logs"
 # The tests start every child in its own process group and stop it, also
@@ -113,7 +124,7 @@ for f in "${files[@]}"; do
   say "--- $(basename "$f")"
   # Each file is bounded on its own too (the CTest TIMEOUT bounds the whole).
   : >"$PIDFILE"
-  if SSEBRIDGE_E2E_PIDFILE=$PIDFILE timeout -k 10 240 node --test --test-reporter=spec "$f"; then
+  if SSEBRIDGE_E2E_PIDFILE=$PIDFILE timeout -k 10 240 "$NODE" --test --test-reporter=spec "$f"; then
     say "$(basename "$f") passed in $((SECONDS - t0)) s"
   else
     failed+=("$(basename "$f")")
