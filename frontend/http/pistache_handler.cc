@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "common/tsan/annotations.h"
 #include "frontend/http/request_guard.h"
 #include "frontend/relay/responses.h"
 #include "spdlog/spdlog.h"
@@ -77,8 +78,15 @@ struct TransportFieldAccess {
 template struct TransportFieldAccess<&Pistache::Tcp::Handler::transport_>;
 
 // What the handler keeps per connection, in Pistache's per-peer data.
+//
+// It is used on the connection's transport thread only, but Pistache frees
+// per-peer data on whichever thread drops the peer last, through reference
+// counts ThreadSanitizer cannot see (Debian's Pistache is not instrumented).
+// Each use therefore ends with a release on the connection (ConnectionUse)
+// that the destructor acquires, so TSan sees every use happen before it.
 struct Connection {
   explicit Connection(size_t max_request_bytes) : guard(max_request_bytes) {}
+  ~Connection() { SSEBRIDGE_TSAN_ACQUIRE(this); }
   RequestGuard guard;
   // An answer is still being written: the next request waits for it.
   bool answering = false;
@@ -89,6 +97,15 @@ constexpr const char* kConnectionData = "ssebridge.connection";
 std::shared_ptr<Connection> ConnectionOf(const Pistache::Tcp::Peer& peer) {
   return std::static_pointer_cast<Connection>(peer.tryGetData(kConnectionData));
 }
+
+// Marks the end of one use of a connection (see Connection).
+struct ConnectionUse {
+  explicit ConnectionUse(const Connection* c) : conn(c) {}
+  ~ConnectionUse() {
+    if (conn != nullptr) SSEBRIDGE_TSAN_RELEASE(const_cast<Connection*>(conn));
+  }
+  const Connection* conn;
+};
 
 // The handler Pistache drives. Each connection's bytes pass through a
 // RequestGuard (see request_guard.h), which releases whole requests, one at a
@@ -138,8 +155,9 @@ class GuardedHandler : public Http::Handler {
 
   void onConnection(const PeerPtr& peer) override {
     Parser().onConnection(peer);  // the parser Pistache's idle checks read
-    peer->putData(kConnectionData,
-                  std::make_shared<Connection>(getMaxRequestSize()));
+    auto conn = std::make_shared<Connection>(getMaxRequestSize());
+    ConnectionUse use(conn.get());
+    peer->putData(kConnectionData, conn);
   }
 
   void onDisconnection(const PeerPtr& peer) override {
@@ -149,6 +167,7 @@ class GuardedHandler : public Http::Handler {
   void onInput(const char* buffer, size_t len, const PeerPtr& peer) override {
     std::shared_ptr<Connection> conn = ConnectionOf(*peer);
     if (conn == nullptr) return;
+    ConnectionUse use(conn.get());
     RequestGuard::Result r = conn->guard.Buffer(absl::string_view(buffer, len));
     if (r.kind == RequestGuard::Result::kRefuse) {
       Refuse(peer, r.code, r.message);
@@ -218,6 +237,7 @@ class GuardedHandler : public Http::Handler {
           if (p == nullptr) return;
           std::shared_ptr<Connection> c = ConnectionOf(*p);
           if (c == nullptr) return;
+          ConnectionUse use(c.get());
           c->answering = false;
           Pump(p, *c);
         },
@@ -265,6 +285,7 @@ std::shared_ptr<Pistache::Http::Handler> MakeGuardedHandler(
 
 void StopRequestGuard(const Pistache::Tcp::Peer& peer) {
   if (std::shared_ptr<Connection> conn = ConnectionOf(peer)) {
+    ConnectionUse use(conn.get());
     conn->guard.Stop();
   }
 }

@@ -48,6 +48,9 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     if (action == "idle") return;
     // Everything else runs on a worker thread that may sleep.
     worker_ = std::thread([this] { Work(); });
+    // gRPC binds the reactor (and only then runs OnDone, which reads
+    // worker_) after Run() returns, through synchronisation TSan cannot see.
+    SSEBRIDGE_TSAN_RELEASE(this);
   }
 
   void Push(Event e) {
