@@ -277,13 +277,9 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome,
     bytes = s.io_bytes_ + s.direct_bytes_;
     std::string().swap(s.pending_);
   }
-  // Shutting the socket down also makes Pistache see EOF on its own fd and
-  // clean its side up; our dup stays valid until close() below.
-  if (fd_is_ours) {
-    ::shutdown(s.fd_, SHUT_RDWR);
-    ::close(s.fd_);
-  }
-  if (upstream != nullptr) upstream->Leave(&s);
+  // The books first, the socket last: a client that sees its connection end
+  // and at once reconnects (or asks /metrics) finds its admission slot free
+  // and its stream counted.
   s.registry_->Release(s.client_ip_);
   stats_->Count(outcome);
   if (s.settings_->route_stats) {
@@ -291,15 +287,22 @@ void IoLoop::Close(const std::shared_ptr<StreamSession>& sp, Outcome outcome,
     s.settings_->route_stats->open_streams.fetch_sub(1,
                                                      std::memory_order_relaxed);
   }
+  open_.fetch_sub(1, std::memory_order_relaxed);
   spdlog::info(
       "stream close route={} client={} duration_ms={} events={} "
       "bytes={} outcome={}",
       s.settings_->route_path, s.client_ip_,
       absl::ToInt64Milliseconds(absl::Now() - s.started_), events, bytes,
       OutcomeName(outcome));
+  // Shutting the socket down also makes Pistache see EOF on its own fd and
+  // clean its side up; our dup stays valid until close() below.
+  if (fd_is_ours) {
+    ::shutdown(s.fd_, SHUT_RDWR);
+    ::close(s.fd_);
+  }
+  if (upstream != nullptr) upstream->Leave(&s);
   std::string().swap(s.io_out_);
   sessions_.erase(it);
-  open_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void IoLoop::Tick(absl::Time now) {
