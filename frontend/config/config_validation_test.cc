@@ -6,9 +6,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "frontend/config/config_error.h"
+#include "frontend/config/config_test_util.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 
 namespace ssebridge::frontend {
@@ -23,29 +24,21 @@ constexpr char kFile[] = "cfg.yaml";
 // A valid config as ApplyDefaults leaves it, with two backends (defined out
 // of name order) and one route.
 FrontendConfig ValidConfig() {
-  FrontendConfig config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
-      R"pb(
-        listen {
-          address: "127.0.0.1"
-          port: 8080
-          threads: 1
-          io_threads: 1
-          header_timeout { seconds: 10 }
-          idle_timeout { seconds: 60 }
-          max_request_bytes: 1048576
-        }
+  return config_testing::FromText(
+      absl::StrCat(config_testing::kTopLevelDefaults, R"pb(
         backends {
           name: "chat_bot"
           target: "127.0.0.1:50051"
           channels: 1
           connect_timeout { seconds: 2 }
+          health_check: "grpc"
         }
         backends {
           name: "alerts"
           target: "127.0.0.1:50052"
           channels: 1
           connect_timeout { seconds: 2 }
+          health_check: "grpc"
         }
         routes {
           path: "/api/chat_stream"
@@ -55,19 +48,7 @@ FrontendConfig ValidConfig() {
           terminal_event: "done"
           heartbeat { seconds: 15 }
         }
-        limits {
-          max_connections: 10000
-          high_water_bytes: 262144
-          low_water_bytes: 65536
-          write_timeout { seconds: 30 }
-          max_event_bytes: 4194304
-          retry_after_seconds: 5
-        }
-        shutdown_grace { seconds: 10 }
-        logging { level: "info" }
-      )pb",
-      &config));
-  return config;
+      )pb"));
 }
 
 TEST(ConfigValidationTest, ValidConfigPasses) {
