@@ -15,7 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "common/status/grpc_status.h"
 #include "frontend/http/pistache_handler.h"
 #include "frontend/http/request_headers.h"
 #include "frontend/http/stream_request.h"

@@ -31,6 +31,7 @@
 #include "frontend/http/frontend_server.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
+#include "tests/integration/frontend_fixture.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
 #include "tests/util/test_util.h"
@@ -242,14 +243,9 @@ class ChurnTest : public ::testing::Test {
   static void SetUpTestSuite() {
     spdlog::set_level(spdlog::level::warn);
     backend_ = new TestServer();
-    FrontendConfig cfg;
-    cfg.mutable_listen()->set_address("127.0.0.1");
-    cfg.mutable_listen()->set_port(0);
+    FrontendConfig cfg = integration::LoopbackConfig(backend_->target());
     cfg.mutable_listen()->set_io_threads(2);
     cfg.mutable_listen()->set_threads(2);
-    auto* b = cfg.add_backends();
-    b->set_name("test");
-    b->set_target(backend_->target());
     auto add_route = [&](const char* path, const char* action, bool shared) {
       auto* r = cfg.add_routes();
       r->set_path(path);
@@ -271,10 +267,8 @@ class ChurnTest : public ::testing::Test {
       big[i].set_raw(std::string(2 * kHighWater, 'a' + i % 26));
     }
     backend_->service().SetScript("big", std::move(big));
-    auto server = FrontendServer::Create(cfg);
-    ASSERT_TRUE(server.ok()) << server.status();
-    frontend_ = server->release();
-    ASSERT_TRUE(frontend_->Start().ok());
+    frontend_ = integration::StartFrontend(cfg).release();
+    ASSERT_NE(frontend_, nullptr);
   }
 
   static void TearDownTestSuite() {

@@ -28,6 +28,7 @@
 #include "frontend/http/frontend_server.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
+#include "tests/integration/frontend_fixture.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
 #include "tests/util/test_util.h"
@@ -180,12 +181,7 @@ class HttpEdgeTest : public ::testing::Test {
   static void SetUpTestSuite() {
     spdlog::set_level(spdlog::level::warn);
     backend_ = new TestServer();
-    FrontendConfig cfg;
-    cfg.mutable_listen()->set_address("127.0.0.1");
-    cfg.mutable_listen()->set_port(0);
-    auto* b = cfg.add_backends();
-    b->set_name("test");
-    b->set_target(backend_->target());
+    FrontendConfig cfg = integration::LoopbackConfig(backend_->target());
     for (const char* action : {"echo", "paced"}) {
       auto* r = cfg.add_routes();
       r->set_path(absl::StrCat("/t/", action));
@@ -193,10 +189,8 @@ class HttpEdgeTest : public ::testing::Test {
       r->add_methods("POST");
       r->set_backend("test");
     }
-    auto server = FrontendServer::Create(cfg);
-    ASSERT_TRUE(server.ok()) << server.status();
-    frontend_ = server->release();
-    ASSERT_TRUE(frontend_->Start().ok());
+    frontend_ = integration::StartFrontend(cfg).release();
+    ASSERT_NE(frontend_, nullptr);
   }
 
   static void TearDownTestSuite() {

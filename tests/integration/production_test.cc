@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
+#include "tests/integration/frontend_fixture.h"
 #include "tests/util/child_process.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
@@ -49,12 +50,7 @@ std::unique_ptr<SseClient> Request(int port, const std::string& raw) {
 }
 
 FrontendConfig BaseConfig(const std::string& target) {
-  FrontendConfig cfg;
-  cfg.mutable_listen()->set_address("127.0.0.1");
-  cfg.mutable_listen()->set_port(0);
-  auto* b = cfg.add_backends();
-  b->set_name("test");
-  b->set_target(target);
+  FrontendConfig cfg = integration::LoopbackConfig(target);
   for (const char* action : {"idle", "tokens", "paced", "script"}) {
     auto* r = cfg.add_routes();
     r->set_path(absl::StrCat("/t/", action));
@@ -65,12 +61,7 @@ FrontendConfig BaseConfig(const std::string& target) {
   return cfg;
 }
 
-std::unique_ptr<FrontendServer> StartFrontend(const FrontendConfig& cfg) {
-  auto server = FrontendServer::Create(cfg);
-  EXPECT_TRUE(server.ok()) << server.status();
-  EXPECT_TRUE((*server)->Start().ok());
-  return std::move(*server);
-}
+using integration::StartFrontend;
 
 // Asks /readyz until it answers `status` (or `timeout` passes); returns the
 // last answer.

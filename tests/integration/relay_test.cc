@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "frontend/http/frontend_server.h"
+#include "tests/integration/frontend_fixture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
@@ -37,12 +38,7 @@ class RelayTest : public ::testing::Test {
   static void SetUpTestSuite() {
     spdlog::set_level(spdlog::level::warn);
     backend_ = new TestServer();
-    FrontendConfig cfg;
-    cfg.mutable_listen()->set_address("127.0.0.1");
-    cfg.mutable_listen()->set_port(0);
-    auto* b = cfg.add_backends();
-    b->set_name("test");
-    b->set_target(backend_->target());
+    FrontendConfig cfg = integration::LoopbackConfig(backend_->target());
     auto* down = cfg.add_backends();
     down->set_name("down");
     down->set_target(absl::StrCat("127.0.0.1:", ssebridge::testing::FreeLoopbackPort()));
@@ -86,10 +82,8 @@ class RelayTest : public ::testing::Test {
     limits->mutable_write_timeout()->set_nanos(800 * 1000 * 1000);
     cfg.mutable_listen()->set_io_threads(2);
     cfg.mutable_listen()->set_threads(2);
-    auto server = FrontendServer::Create(cfg);
-    ASSERT_TRUE(server.ok()) << server.status();
-    frontend_ = server->release();
-    ASSERT_TRUE(frontend_->Start().ok());
+    frontend_ = integration::StartFrontend(cfg).release();
+    ASSERT_NE(frontend_, nullptr);
   }
 
   static void TearDownTestSuite() {
