@@ -70,6 +70,32 @@ void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
     if (absent(p + ".heartbeat")) {
       SetDuration(route->mutable_heartbeat(), 15'000);
     }
+    if (absent(p + ".auth")) route->set_auth("off");
+    // The single provider, when there is one and the route names none.
+    if (absent(p + ".auth_provider") && config.auth().providers_size() == 1) {
+      route->set_auth_provider(config.auth().providers(0).name());
+    }
+  }
+
+  auto* auth = config.mutable_auth();
+  if (absent("auth.expired_event")) auth->set_expired_event("auth-expired");
+  for (int i = 0; i < auth->providers_size(); ++i) {
+    auto* provider = auth->mutable_providers(i);
+    const std::string p = IndexPath("auth.providers", static_cast<size_t>(i));
+    if (absent(p + ".algorithms")) {
+      provider->add_algorithms("RS256");
+      provider->add_algorithms("ES256");
+    }
+    if (absent(p + ".leeway")) SetDuration(provider->mutable_leeway(), 60'000);
+    if (absent(p + ".cookie")) provider->set_cookie("ssebridge_token");
+    if (absent(p + ".max_token_bytes")) provider->set_max_token_bytes(8192);
+  }
+  if (config.auth().has_dev_login()) {
+    auto* dev = auth->mutable_dev_login();
+    if (absent("auth.dev_login.ttl")) SetDuration(dev->mutable_ttl(), 900'000);
+    if (absent("auth.dev_login.provider") && auth->providers_size() == 1) {
+      dev->set_provider(auth->providers(0).name());
+    }
   }
 
   auto* limits = config.mutable_limits();

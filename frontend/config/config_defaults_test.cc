@@ -52,6 +52,7 @@ TEST(ConfigDefaultsTest, ListElementsGetTheirDefaults) {
                     action: "chat_stream"
                     terminal_event: "done"
                     heartbeat { seconds: 15 }
+                    auth: "off"
                   }
                 )pb")));
 }

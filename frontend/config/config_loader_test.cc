@@ -79,6 +79,9 @@ routes:
     forward_headers: [cookie, X-Request-ID]
     retry_ms: 2500
     max_event_bytes: 1024
+    auth: Required
+    require_claims: {role: admin}
+    token_query_param: access_token
   - path: /api/cpu
     backend: monitoring
 limits:
@@ -96,6 +99,23 @@ logging:
   json: true
 shutdown_grace: 3s
 trusted_proxies: [127.0.0.1, "::1"]
+auth:
+  expired_event: session-over
+  providers:
+    - name: main
+      issuer: https://login.example.com
+      audiences: [sse-bridge]
+      jwks_file: /etc/ssebridge/jwks.json
+      algorithms: [rs256, ES256]
+      leeway: 30s
+      cookie: tok
+      claims_to_metadata: {name: x-ssebridge-claim-name}
+      max_token_bytes: 4096
+  dev_login:
+    path: /auth/dev-login
+    provider: main
+    signing_key_file: /k.jwk
+    ttl: 5m
 )");
   ExpectProtoEq(
       config, FromText(R"pb(
@@ -134,6 +154,10 @@ trusted_proxies: [127.0.0.1, "::1"]
           forward_headers: [ "cookie", "x-request-id" ]
           retry_ms: 2500
           max_event_bytes: 1024
+          auth: "required"
+          auth_provider: "main"
+          require_claims { key: "role" value: "admin" }
+          token_query_param: "access_token"
         }
         routes {
           path: "/api/cpu"
@@ -142,6 +166,8 @@ trusted_proxies: [127.0.0.1, "::1"]
           action: "cpu"
           terminal_event: "done"
           heartbeat { seconds: 15 }
+          auth: "off"
+          auth_provider: "main"
         }
         limits {
           max_connections: 500
@@ -157,6 +183,26 @@ trusted_proxies: [127.0.0.1, "::1"]
         logging { level: "debug" json: true }
         shutdown_grace { seconds: 3 }
         trusted_proxies: [ "127.0.0.1", "::1" ]
+        auth {
+          expired_event: "session-over"
+          providers {
+            name: "main"
+            issuer: "https://login.example.com"
+            audiences: "sse-bridge"
+            jwks_file: "/etc/ssebridge/jwks.json"
+            algorithms: [ "RS256", "ES256" ]
+            leeway { seconds: 30 }
+            cookie: "tok"
+            claims_to_metadata { key: "name" value: "x-ssebridge-claim-name" }
+            max_token_bytes: 4096
+          }
+          dev_login {
+            path: "/auth/dev-login"
+            provider: "main"
+            signing_key_file: "/k.jwk"
+            ttl { seconds: 300 }
+          }
+        }
       )pb"));
 }
 
@@ -176,6 +222,7 @@ TEST(ParseConfigYamlTest, MinimalConfigGetsDocumentedDefaults) {
                     action: "chat_stream"
                     terminal_event: "done"
                     heartbeat { seconds: 15 }
+                    auth: "off"
                   }
                 )pb")));
 }

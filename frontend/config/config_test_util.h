@@ -50,6 +50,7 @@ inline constexpr char kTopLevelDefaults[] = R"pb(
   }
   shutdown_grace { seconds: 10 }
   logging { level: "info" }
+  auth { expired_event: "auth-expired" }
 )pb";
 
 }  // namespace ssebridge::frontend::config_testing

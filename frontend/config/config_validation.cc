@@ -86,10 +86,128 @@ bool IsOrigin(absl::string_view origin) {
   return absl::SimpleAtoi(port, &value) && value >= 1 && value <= 65535;
 }
 
+// No spaces, controls, query or fragment.
+bool IsPlainPath(absl::string_view path) {
+  for (char c : path) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F || c == '?' || c == '#') return false;
+  }
+  return true;
+}
+
 bool IsIpAddress(const std::string& s) {
   in6_addr buf;
   return inet_pton(AF_INET, s.c_str(), &buf) == 1 ||
          inet_pton(AF_INET6, s.c_str(), &buf) == 1;
+}
+
+absl::Status ValidateAuth(absl::string_view file, FrontendConfig& config,
+                          std::map<std::string, int>& provider_index) {
+  auto err = [file](absl::string_view path, absl::string_view problem) {
+    return ConfigError(file, path, problem);
+  };
+  static const std::set<std::string> kAlgorithms = {
+      "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+      "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"};
+  auto& auth = *config.mutable_auth();
+  for (int i = 0; i < auth.providers_size(); ++i) {
+    auto& pr = *auth.mutable_providers(i);
+    const std::string p = IndexPath("auth.providers", static_cast<size_t>(i));
+    if (!IsToken(pr.name())) {
+      return err(p + ".name",
+                 pr.name().empty()
+                     ? std::string("must not be empty")
+                     : absl::StrCat("invalid name ", Quote(pr.name())));
+    }
+    if (auto [it, inserted] = provider_index.emplace(pr.name(), i); !inserted) {
+      return err(p + ".name",
+                 absl::StrCat("duplicate provider name ", Quote(pr.name()),
+                              " (also auth.providers[", it->second, "].name)"));
+    }
+    if (pr.issuer().empty()) return err(p + ".issuer", "must not be empty");
+    if (pr.audiences_size() == 0) {
+      return err(p + ".audiences", "must list at least one audience");
+    }
+    for (int a = 0; a < pr.audiences_size(); ++a) {
+      if (pr.audiences(a).empty()) {
+        return err(IndexPath(p + ".audiences", static_cast<size_t>(a)),
+                   "must not be empty");
+      }
+    }
+    if (pr.jwks_file().empty()) {
+      return err(p + ".jwks_file", "required (a JWKS file with the keys)");
+    }
+    if (pr.algorithms_size() == 0) {
+      return err(p + ".algorithms", "must list at least one algorithm");
+    }
+    for (int a = 0; a < pr.algorithms_size(); ++a) {
+      std::string alg = absl::AsciiStrToUpper(pr.algorithms(a));
+      if (kAlgorithms.count(alg) == 0) {
+        return err(
+            IndexPath(p + ".algorithms", static_cast<size_t>(a)),
+            absl::StrCat("unsupported algorithm ", Quote(pr.algorithms(a)),
+                         " (use RS256/384/512, PS256/384/512, "
+                         "ES256/384/512 or HS256/384/512)"));
+      }
+      *pr.mutable_algorithms(a) = std::move(alg);
+    }
+    if (pr.leeway().seconds() < 0 || pr.leeway().nanos() < 0 ||
+        pr.leeway().seconds() > 600) {
+      return err(p + ".leeway", "must be between 0s and 10m");
+    }
+    if (!IsToken(pr.cookie())) {
+      return err(p + ".cookie",
+                 absl::StrCat("invalid cookie name ", Quote(pr.cookie())));
+    }
+    for (const auto& [claim, key] : pr.claims_to_metadata()) {
+      const std::string kp = absl::StrCat(p, ".claims_to_metadata.", claim);
+      if (claim.empty()) {
+        return err(p + ".claims_to_metadata", "claim names must not be empty");
+      }
+      if (!IsToken(key) || key != absl::AsciiStrToLower(key) ||
+          !absl::StartsWith(key, "x-") || key == "x-ssebridge-sub" ||
+          key == "x-user") {
+        return err(kp, absl::StrCat("invalid metadata key ", Quote(key),
+                                    " (lower case, starting with \"x-\", "
+                                    "not x-ssebridge-sub or x-user)"));
+      }
+    }
+    if (pr.max_token_bytes() < 256 || pr.max_token_bytes() > 65536) {
+      return err(p + ".max_token_bytes",
+                 absl::StrCat("must be between 256 and 65536, got ",
+                              pr.max_token_bytes()));
+    }
+  }
+  if (auth.expired_event().empty()) {
+    auth.set_expired_event("auth-expired");
+  }
+  if (HasCrLf(auth.expired_event())) {
+    return err("auth.expired_event", "must not contain CR or LF");
+  }
+  if (auth.has_dev_login() && !auth.dev_login().path().empty()) {
+    const auto& dev = auth.dev_login();
+    if (!absl::StartsWith(dev.path(), "/") || !IsPlainPath(dev.path())) {
+      return err("auth.dev_login.path",
+                 absl::StrCat("must be a plain path starting with \"/\", got ",
+                              Quote(dev.path())));
+    }
+    if (provider_index.count(dev.provider()) == 0) {
+      return err(
+          "auth.dev_login.provider",
+          dev.provider().empty()
+              ? std::string("required (the provider whose tokens it "
+                            "issues)")
+              : absl::StrCat("unknown provider ", Quote(dev.provider())));
+    }
+    if (dev.signing_key_file().empty()) {
+      return err("auth.dev_login.signing_key_file",
+                 "required (a private EC P-256 JWK, see ssebridge-keygen)");
+    }
+    if (!IsPositive(dev.ttl()) || dev.ttl().seconds() > 86400) {
+      return err("auth.dev_login.ttl", "must be between 1s and 24h");
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -155,6 +273,19 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
       backend_names.empty()
           ? std::string("no backends are defined")
           : absl::StrCat("defined: ", absl::StrJoin(backend_names, ", "));
+
+  std::map<std::string, int> provider_index;
+  if (absl::Status s = ValidateAuth(file, config, provider_index); !s.ok()) {
+    return s;
+  }
+  std::vector<std::string> provider_names;
+  for (const auto& [name, index] : provider_index) {
+    provider_names.push_back(name);
+  }
+  const std::string providers_defined =
+      provider_names.empty()
+          ? std::string("no auth.providers are defined")
+          : absl::StrCat("defined: ", absl::StrJoin(provider_names, ", "));
 
   if (config.routes_size() == 0) {
     return err("routes", "at least one route is required");
@@ -234,6 +365,55 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
             absl::StrCat("invalid header name ", Quote(r.forward_headers(h))));
       }
       *r.mutable_forward_headers(h) = std::move(header);
+    }
+
+    std::string auth = absl::AsciiStrToLower(r.auth());
+    if (auth.empty()) auth = "off";  // the default (when not applied)
+    if (auth != "off" && auth != "required" && auth != "optional") {
+      return err(p + ".auth", absl::StrCat("must be off, required or optional, "
+                                           "got ",
+                                           Quote(r.auth())));
+    }
+    r.set_auth(auth);
+    if (auth == "off") {
+      if (!r.require_claims().empty()) {
+        return err(p + ".require_claims", "needs auth: required or optional");
+      }
+      if (!r.token_query_param().empty()) {
+        return err(p + ".token_query_param",
+                   "needs auth: required or optional");
+      }
+    } else {
+      if (r.auth_provider().empty()) {
+        return err(p + ".auth_provider",
+                   absl::StrCat("required when auth is ", auth, " (",
+                                providers_defined, ")"));
+      }
+      if (provider_index.count(r.auth_provider()) == 0) {
+        return err(p + ".auth_provider",
+                   absl::StrCat("unknown provider ", Quote(r.auth_provider()),
+                                " (", providers_defined, ")"));
+      }
+    }
+    for (const auto& [claim, value] : r.require_claims()) {
+      if (claim.empty()) {
+        return err(p + ".require_claims", "claim names must not be empty");
+      }
+    }
+    if (!r.token_query_param().empty() && !IsToken(r.token_query_param())) {
+      return err(p + ".token_query_param",
+                 absl::StrCat("invalid parameter name ",
+                              Quote(r.token_query_param())));
+    }
+  }
+
+  if (const std::string& dev = config.auth().dev_login().path(); !dev.empty()) {
+    for (const std::string& taken : {dev, dev + "/logout"}) {
+      if (auto it = route_index.find(taken); it != route_index.end()) {
+        return err("auth.dev_login.path",
+                   absl::StrCat(Quote(taken), " is also routes[", it->second,
+                                "].path"));
+      }
     }
   }
 

@@ -201,6 +201,47 @@ TEST_P(ConfigValidationRuleTest, ReportsTheBrokenRule) {
 
 Route& Route0(FrontendConfig& c) { return *c.mutable_routes(0); }
 
+// Adds a valid provider "main" (as ApplyDefaults leaves it).
+ssebridge::config::v1::AuthProvider& AddProvider(FrontendConfig& c,
+                                                 const std::string& name) {
+  auto& p = *c.mutable_auth()->add_providers();
+  p.set_name(name);
+  p.set_issuer("https://login.example.com");
+  p.add_audiences("sse-bridge");
+  p.set_jwks_file("/etc/jwks.json");
+  p.add_algorithms("RS256");
+  p.add_algorithms("ES256");
+  p.mutable_leeway()->set_seconds(60);
+  p.set_cookie("ssebridge_token");
+  p.set_max_token_bytes(8192);
+  return p;
+}
+ssebridge::config::v1::AuthProvider& Main(FrontendConfig& c) {
+  return c.mutable_auth()->providers_size() > 0
+             ? *c.mutable_auth()->mutable_providers(0)
+             : AddProvider(c, "main");
+}
+
+TEST(ConfigValidationTest, AuthConfigPassesAndIsNormalised) {
+  FrontendConfig config = ValidConfig();
+  Main(config).set_algorithms(0, "rs256");
+  (*Main(config).mutable_claims_to_metadata())["name"] =
+      "x-ssebridge-claim-name";
+  Route0(config).set_auth("Required");
+  Route0(config).set_auth_provider("main");
+  (*Route0(config).mutable_require_claims())["role"] = "admin";
+  auto* dev = config.mutable_auth()->mutable_dev_login();
+  dev->set_path("/auth/dev-login");
+  dev->set_provider("main");
+  dev->set_signing_key_file("/k.jwk");
+  dev->mutable_ttl()->set_seconds(900);
+  const absl::Status s = Validate(kFile, {}, config);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(config.routes(0).auth(), "required");
+  EXPECT_EQ(config.auth().providers(0).algorithms(0), "RS256");
+  EXPECT_EQ(config.auth().expired_event(), "auth-expired");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Rules, ConfigValidationRuleTest,
     testing::ValuesIn(std::vector<RuleCase>{
@@ -295,6 +336,96 @@ INSTANTIATE_TEST_SUITE_P(
         {"MaxEventBytesZero",
          [](auto& c) { c.mutable_limits()->set_max_event_bytes(0); },
          "cfg.yaml: limits.max_event_bytes: must be at least 1"},
+        // Auth.
+        {"RouteAuthUnknownMode", [](auto& c) { Route0(c).set_auth("maybe"); },
+         "cfg.yaml: routes[0].auth: must be off, required or optional, got "
+         "\"maybe\""},
+        {"RouteAuthWithoutProviders",
+         [](auto& c) { Route0(c).set_auth("required"); },
+         "cfg.yaml: routes[0].auth_provider: required when auth is required "
+         "(no auth.providers are defined)"},
+        {"RouteAuthUnknownProvider",
+         [](auto& c) {
+           Main(c);
+           Route0(c).set_auth("optional");
+           Route0(c).set_auth_provider("mian");
+         },
+         "cfg.yaml: routes[0].auth_provider: unknown provider \"mian\" "
+         "(defined: main)"},
+        {"RequireClaimsWithAuthOff",
+         [](auto& c) { (*Route0(c).mutable_require_claims())["role"] = "x"; },
+         "cfg.yaml: routes[0].require_claims: needs auth: required or "
+         "optional"},
+        {"ProviderDuplicateName",
+         [](auto& c) {
+           Main(c);
+           AddProvider(c, "main");
+         },
+         "cfg.yaml: auth.providers[1].name: duplicate provider name \"main\" "
+         "(also auth.providers[0].name)"},
+        {"ProviderNoIssuer", [](auto& c) { Main(c).clear_issuer(); },
+         "cfg.yaml: auth.providers[0].issuer: must not be empty"},
+        {"ProviderNoAudience", [](auto& c) { Main(c).clear_audiences(); },
+         "cfg.yaml: auth.providers[0].audiences: must list at least one "
+         "audience"},
+        {"ProviderNoJwks", [](auto& c) { Main(c).clear_jwks_file(); },
+         "cfg.yaml: auth.providers[0].jwks_file: required (a JWKS file with "
+         "the keys)"},
+        {"ProviderAlgNone", [](auto& c) { Main(c).add_algorithms("none"); },
+         "cfg.yaml: auth.providers[0].algorithms[2]: unsupported algorithm "
+         "\"none\" (use RS256/384/512, PS256/384/512, ES256/384/512 or "
+         "HS256/384/512)"},
+        {"ProviderBadCookie", [](auto& c) { Main(c).set_cookie("a b"); },
+         "cfg.yaml: auth.providers[0].cookie: invalid cookie name \"a b\""},
+        {"ProviderClaimToReservedKey",
+         [](auto& c) {
+           (*Main(c).mutable_claims_to_metadata())["sub"] = "x-ssebridge-sub";
+         },
+         "cfg.yaml: auth.providers[0].claims_to_metadata.sub: invalid "
+         "metadata key \"x-ssebridge-sub\" (lower case, starting with "
+         "\"x-\", not x-ssebridge-sub or x-user)"},
+        {"ProviderClaimToNonXKey",
+         [](auto& c) {
+           (*Main(c).mutable_claims_to_metadata())["name"] = "authorization";
+         },
+         "cfg.yaml: auth.providers[0].claims_to_metadata.name: invalid "
+         "metadata key \"authorization\" (lower case, starting with "
+         "\"x-\", not x-ssebridge-sub or x-user)"},
+        {"ProviderHugeTokens",
+         [](auto& c) { Main(c).set_max_token_bytes(1 << 20); },
+         "cfg.yaml: auth.providers[0].max_token_bytes: must be between 256 "
+         "and 65536, got 1048576"},
+        {"DevLoginUnknownProvider",
+         [](auto& c) {
+           Main(c);
+           auto* d = c.mutable_auth()->mutable_dev_login();
+           d->set_path("/login");
+           d->set_provider("other");
+         },
+         "cfg.yaml: auth.dev_login.provider: unknown provider \"other\""},
+        {"DevLoginNoKey",
+         [](auto& c) {
+           Main(c);
+           auto* d = c.mutable_auth()->mutable_dev_login();
+           d->set_path("/login");
+           d->set_provider("main");
+         },
+         "cfg.yaml: auth.dev_login.signing_key_file: required (a private EC "
+         "P-256 JWK, see ssebridge-keygen)"},
+        {"DevLoginPathIsARoute",
+         [](auto& c) {
+           Main(c);
+           auto* d = c.mutable_auth()->mutable_dev_login();
+           d->set_path("/api");
+           d->set_provider("main");
+           d->set_signing_key_file("/k");
+           d->mutable_ttl()->set_seconds(60);
+           auto& r = *c.add_routes();
+           r = c.routes(0);
+           r.set_path("/api/logout");
+         },
+         "cfg.yaml: auth.dev_login.path: \"/api/logout\" is also "
+         "routes[1].path"},
         // The rest.
         {"TrustedProxyHostName",
          [](auto& c) {
