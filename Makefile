@@ -18,6 +18,7 @@ DEB_PACKAGES := cmake ninja-build g++ pkg-config ccache \
   clang-14 libclang-rt-14-dev llvm-14 \
   python3-grpcio python3-grpc-tools \
   libhiredis-dev redis-server nginx openssl gettext-base curl docker-compose \
+  libcjose-dev libjansson-dev libssl-dev \
   chromium
 
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
