@@ -57,7 +57,7 @@ TSAN_SYMBOLIZED_FRAME := ^ +\#[0-9]+ .*(Reader::OnReadDone|main) .*tsan_canary\.
 
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZERS := sse_roundtrip config_loader http_request
+FUZZERS := sse_roundtrip config_loader http_request jwt_verify
 
 .PHONY: all deps configure build test test-unit test-asan test-tsan test-fuzz \
   fuzz soak bench clean check-symbolizer
