@@ -1,5 +1,6 @@
 // ssebridge-frontend: loads the config, serves until SIGTERM/SIGINT, then
-// shuts down gracefully within the configured grace period.
+// shuts down gracefully within the configured grace period. SIGHUP re-reads
+// the auth providers' JWKS files.
 #include <signal.h>
 
 #include <cstdio>
@@ -57,11 +58,17 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = ssebridge::frontend::FrontendServer::Create(*config);
   if (!server.ok()) {
-    std::fprintf(stderr, "ssebridge-frontend: %s\n",
+    // Invalid arguments name a config key (e.g. a JWKS file that does not
+    // load); say which file they are in.
+    const bool config_error =
+        server.status().code() == absl::StatusCode::kInvalidArgument;
+    std::fprintf(stderr, "ssebridge-frontend: %s%s\n",
+                 config_error ? ("config error: " + path + ": ").c_str() : "",
                  std::string(server.status().message()).c_str());
     return 2;
   }
@@ -76,7 +83,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    spdlog::info("SIGHUP: re-reading the JWKS files");
+    (*server)->ReloadKeys();
+  }
   const absl::Duration grace =
       config->has_shutdown_grace()
           ? absl::Seconds(config->shutdown_grace().seconds()) +

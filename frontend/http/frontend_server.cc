@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "frontend/http/http_util.h"
 #include "frontend/http/pistache_handler.h"
 #include "frontend/http/request_headers.h"
 #include "frontend/http/stream_request.h"
@@ -53,6 +54,39 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     const FrontendConfig& config) {
   std::unique_ptr<FrontendServer> server(new FrontendServer(config));
   const FrontendConfig& cfg = server->config_;
+  for (int i = 0; i < cfg.auth().providers_size(); ++i) {
+    const auto& p = cfg.auth().providers(i);
+    auto rt = std::make_unique<ProviderRuntime>();
+    rt->config = &p;
+    absl::StatusOr<std::unique_ptr<auth::JwksFile>> keys =
+        auth::JwksFile::Load(p.jwks_file());
+    if (!keys.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "auth.providers[", i, "].jwks_file: ", keys.status().message()));
+    }
+    rt->keys = std::shared_ptr<auth::JwksFile>(std::move(*keys));
+    auth::ProviderSettings settings;
+    settings.name = p.name();
+    settings.issuer = p.issuer();
+    settings.audiences.assign(p.audiences().begin(), p.audiences().end());
+    settings.algorithms.assign(p.algorithms().begin(), p.algorithms().end());
+    settings.leeway = ToDuration(p.leeway());
+    settings.max_token_bytes = p.max_token_bytes();
+    rt->verifier =
+        std::make_unique<auth::TokenVerifier>(std::move(settings), rt->keys);
+    for (const auto& [claim, key] : p.claims_to_metadata()) {
+      rt->claim_keys.insert(key);
+    }
+    server->providers_.emplace(p.name(), std::move(rt));
+  }
+  for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
+  if (const auto& dev = cfg.auth().dev_login(); !dev.path().empty()) {
+    const ProviderRuntime& p = *server->providers_.at(dev.provider());
+    absl::StatusOr<std::unique_ptr<DevLogin>> login = DevLogin::Create(
+        dev, *p.config, p.verifier.get(), server->cors_origins_);
+    if (!login.ok()) return login.status();
+    server->dev_login_ = *std::move(login);
+  }
   for (const auto& b : cfg.backends()) {
     auto pool = std::make_unique<BackendPool>(
         b.name(), b.target(),
@@ -105,6 +139,18 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
       }
     }
     s.header_wait = rt.connect_timeout;
+    s.auth_expired_event = cfg.auth().expired_event().empty()
+                               ? "auth-expired"
+                               : cfg.auth().expired_event();
+    rt.auth_mode = AuthModeFromName(r.auth());
+    if (rt.auth_mode != AuthMode::kOff) {
+      auto p = server->providers_.find(r.auth_provider());
+      if (p == server->providers_.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "route ", r.path(), ": unknown auth_provider ", r.auth_provider()));
+      }
+      rt.provider = p->second.get();
+    }
     server->routes_.push_back(std::move(rt));
   }
   // After the vector is complete: the tables keep the settings' address.
@@ -113,10 +159,18 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
       rt.shared = std::make_unique<SharedCalls>(&rt.settings, &server->stats_);
     }
   }
-  for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
   for (const auto& p : cfg.trusted_proxies())
     server->trusted_proxies_.insert(p);
   return server;
+}
+
+void FrontendServer::ReloadKeys() {
+  for (auto& [name, p] : providers_) {
+    if (absl::Status s = p->keys->Reload(); !s.ok()) {
+      spdlog::error("auth provider {}: keeping the old keys: {}", name,
+                    std::string(s.message()));
+    }
+  }
 }
 
 FrontendServer::FrontendServer(const FrontendConfig& config)
@@ -265,6 +319,10 @@ void FrontendServer::HandleRequest(const Http::Request& request,
     HandleMetrics(response);
     return;
   }
+  if (dev_login_ != nullptr && dev_login_->Owns(path)) {
+    dev_login_->Handle(request, response, ClientUsesTls(request));
+    return;
+  }
   Router::Match m = router_.Find(path, method);
   switch (m.outcome) {
     case Router::Outcome::kNotFound:
@@ -350,9 +408,10 @@ void FrontendServer::HandlePreflight(const Router::Match& match,
           return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == ',' ||
                  c == ' ';
         });
-    response.headers().add<AcahHeader>(tokens && !requested.empty()
-                                           ? requested
-                                           : "Content-Type, Last-Event-ID");
+    response.headers().add<AcahHeader>(
+        tokens && !requested.empty()
+            ? requested
+            : "Content-Type, Last-Event-ID, Authorization");
     response.headers().add<AcmaHeader>("600");
     response.headers().add<VaryHeader>("Origin");
   }
@@ -391,6 +450,11 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     SendPlain(response, 503, "shutting down\n");
     return;
   }
+  std::optional<auth::VerifiedToken> identity;
+  if (route.auth_mode != AuthMode::kOff &&
+      !Authenticate(route, request, response, identity)) {
+    return;
+  }
   StreamRequest parsed = ParseStreamRequest(request, route.forward_headers);
   if (parsed.refuse_code != 0) {
     SendPlain(response, parsed.refuse_code, parsed.refuse_body);
@@ -398,8 +462,34 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   }
   ActionRequest req = std::move(parsed.request);
   req.set_action(route.action);
-  const std::vector<std::pair<std::string, std::string>>& metadata =
-      parsed.metadata;
+  // Identity comes only from a verified token: whatever the client sent
+  // under those names never reaches the service, on any route.
+  static const absl::flat_hash_set<std::string> kNoClaimKeys;
+  const auto& claim_keys =
+      route.provider != nullptr ? route.provider->claim_keys : kNoClaimKeys;
+  std::vector<std::pair<std::string, std::string>> metadata;
+  for (auto& [k, v] : parsed.metadata) {
+    if (!IsReservedIdentityHeader(k, claim_keys)) {
+      metadata.emplace_back(std::move(k), std::move(v));
+    }
+  }
+  for (auto it = req.mutable_headers()->begin();
+       it != req.mutable_headers()->end();) {
+    if (IsReservedIdentityHeader(it->first, claim_keys)) {
+      it = req.mutable_headers()->erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (const std::string& q = route.config->token_query_param(); !q.empty()) {
+    req.mutable_params()->erase(q);  // the token is not the service's
+  }
+  if (identity.has_value()) {
+    for (auto& kv : IdentityMetadata(
+             *identity, route.provider->config->claims_to_metadata())) {
+      metadata.push_back(std::move(kv));
+    }
+  }
 
   const std::string ip = ClientIp(request);
   req.set_remote_addr(ip);
@@ -466,6 +556,7 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
           .get(),
       &registry_, &stats_, fd, ip, std::move(head),
       collect ? ResponseMode::kCollectHtml : ResponseMode::kSse);
+  if (identity.has_value()) session->set_expires(identity->expires);
   spdlog::info("stream open route={} client={}", route.settings.route_path, ip);
   session->loop()->Submit(session);
   if (shared) {
@@ -473,6 +564,68 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   } else {
     ActionCall::Start(session, pick, std::move(req), metadata, &stats_, ready);
   }
+}
+
+bool FrontendServer::ClientUsesTls(const Http::Request& request) const {
+  if (!trusted_proxies_.contains(request.address().host())) return false;
+  return absl::EqualsIgnoreCase(
+      HeaderValue(request, "x-forwarded-proto").value_or(""), "https");
+}
+
+bool FrontendServer::Authenticate(
+    const RouteRuntime& route, const Http::Request& request,
+    Http::ResponseWriter& response,
+    std::optional<auth::VerifiedToken>& identity) {
+  const ProviderRuntime& provider = *route.provider;
+  AuthInputs in;
+  in.authorization = HeaderValue(request, "authorization");
+  in.cookie_header = HeaderValue(request, "cookie").value_or("");
+  if (const std::string& q = route.config->token_query_param(); !q.empty()) {
+    if (auto v = request.query().get(q)) {
+      absl::StatusOr<std::string> decoded = PercentDecode(*v, true);
+      in.query_token = decoded.ok() ? *decoded : std::string("!");
+    }
+  }
+  AuthOutcome a =
+      Authorize(route.auth_mode, *provider.verifier, provider.config->cookie(),
+                route.config->require_claims(), in, absl::Now());
+  // CSRF: a browser sends cookies with cross-site form posts; a cookie-
+  // authenticated POST must come from this site or an allowed origin.
+  if (a.status == 0 && a.source == TokenSource::kCookie &&
+      request.method() == Http::Method::Post &&
+      !OriginAllowed(HeaderValue(request, "origin"),
+                     HeaderValue(request, "referer"),
+                     HeaderValue(request, "host"), cors_origins_)) {
+    a.status = 403;
+    a.reason = "origin";
+    a.detail = "cookie-authenticated POST from a foreign or unknown origin";
+    a.token.reset();
+  }
+  if (a.status == 0) {
+    identity = std::move(a.token);
+    return true;
+  }
+  route.stats->CountAuthRefusal(a.reason);
+  spdlog::info("auth refused route={} client={} status={} reason={}: {}",
+               route.settings.route_path, ClientIp(request), a.status, a.reason,
+               a.detail);
+  if (a.status == 401 || a.reason == "forbidden") {
+    response.headers().add<WwwAuthenticateHeader>(WwwAuthenticate(a));
+  }
+  for (const std::string& h : CorsHeaders(request)) {
+    const size_t colon = h.find(':');
+    if (h.compare(0, colon, "Access-Control-Allow-Origin") == 0) {
+      response.headers().add<AcaoHeader>(h.substr(colon + 2));
+    } else if (h.compare(0, colon, "Access-Control-Allow-Credentials") == 0) {
+      response.headers().add<AcacHeader>(h.substr(colon + 2));
+    } else {
+      response.headers().add<VaryHeader>(h.substr(colon + 2));
+    }
+  }
+  SendPlain(response, a.status,
+            a.status == 401 ? absl::StrCat("unauthorized: ", a.reason, "\n")
+                            : absl::StrCat("forbidden: ", a.reason, "\n"));
+  return false;
 }
 
 }  // namespace ssebridge::frontend

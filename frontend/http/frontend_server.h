@@ -15,6 +15,7 @@
 #include <pistache/http.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "frontend/auth/token_verifier.h"
+#include "frontend/http/dev_login.h"
+#include "frontend/http/request_auth.h"
 #include "frontend/http/router.h"
 #include "frontend/http/static_files.h"
 #include "frontend/ops/stats.h"
@@ -53,6 +57,10 @@ class FrontendServer {
   // the streams to drain before closing what is left.
   void Shutdown(absl::Duration grace);
 
+  // Re-reads every auth provider's JWKS file now (SIGHUP); a file that does
+  // not parse keeps its old keys (logged).
+  void ReloadKeys();
+
   FrontendStats& stats() { return stats_; }
   // Streams whose socket is still open.
   int64_t open_sessions() const;
@@ -66,6 +74,12 @@ class FrontendServer {
                      Pistache::Http::ResponseWriter& response);
 
  private:
+  struct ProviderRuntime {
+    const ssebridge::config::v1::AuthProvider* config;
+    std::shared_ptr<auth::JwksFile> keys;
+    std::unique_ptr<auth::TokenVerifier> verifier;
+    absl::flat_hash_set<std::string> claim_keys;  // metadata keys it sets
+  };
   struct RouteRuntime {
     const ssebridge::config::v1::Route* config;
     std::unique_ptr<RouteStats> stats;  // stable address for sessions
@@ -75,6 +89,8 @@ class FrontendServer {
     std::vector<std::string> forward_headers;  // lower case
     absl::Duration connect_timeout;
     std::unique_ptr<SharedCalls> shared;  // set for shared (fan-out) routes
+    AuthMode auth_mode = AuthMode::kOff;
+    const ProviderRuntime* provider = nullptr;  // set unless auth is off
   };
 
   explicit FrontendServer(const ssebridge::config::v1::FrontendConfig& config);
@@ -91,6 +107,14 @@ class FrontendServer {
                        Pistache::Http::ResponseWriter& response);
   void HandleStatic(const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response);
+  // Auth for a route with auth on: fills `identity` and returns true, or
+  // answers 401/403 and returns false.
+  bool Authenticate(const RouteRuntime& route,
+                    const Pistache::Http::Request& request,
+                    Pistache::Http::ResponseWriter& response,
+                    std::optional<auth::VerifiedToken>& identity);
+  // Whether the client reached the edge over TLS (a trusted proxy says so).
+  bool ClientUsesTls(const Pistache::Http::Request& request) const;
   std::vector<std::string> CorsHeaders(
       const Pistache::Http::Request& request) const;
 
@@ -101,6 +125,8 @@ class FrontendServer {
   StreamRegistry registry_;
   absl::flat_hash_map<std::string, std::unique_ptr<BackendPool>> backends_;
   absl::flat_hash_map<std::string, std::unique_ptr<BackendHealth>> health_;
+  absl::flat_hash_map<std::string, std::unique_ptr<ProviderRuntime>> providers_;
+  std::unique_ptr<DevLogin> dev_login_;
   std::vector<RouteRuntime> routes_;
   std::vector<std::unique_ptr<IoLoop>> loops_;
   std::atomic<uint32_t> next_loop_{0};

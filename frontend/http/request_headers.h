@@ -39,6 +39,9 @@ SSEBRIDGE_STRING_HEADER(AcamHeader, "Access-Control-Allow-Methods")
 SSEBRIDGE_STRING_HEADER(AcahHeader, "Access-Control-Allow-Headers")
 SSEBRIDGE_STRING_HEADER(AcmaHeader, "Access-Control-Max-Age")
 SSEBRIDGE_STRING_HEADER(VaryHeader, "Vary")
+SSEBRIDGE_STRING_HEADER(SetCookieHeader, "Set-Cookie")
+SSEBRIDGE_STRING_HEADER(LocationHeader, "Location")
+SSEBRIDGE_STRING_HEADER(WwwAuthenticateHeader, "WWW-Authenticate")
 #undef SSEBRIDGE_STRING_HEADER
 
 

@@ -87,6 +87,19 @@ std::string RenderMetrics(
              load(rs->streams_by_outcome[o]));
     }
   }
+  Header(out, "ssebridge_auth_refusals_total", "counter",
+         "Requests refused by authentication or authorization, by route and "
+         "reason (only reasons seen so far).");
+  for (const auto& [path, rs] : routes) {
+    for (size_t i = 0; i < kAuthRefusalReasons.size(); ++i) {
+      const uint64_t n = load(rs->auth_refusals[i]);
+      if (n == 0) continue;
+      Sample(out, "ssebridge_auth_refusals_total",
+             absl::StrCat("route=\"", EscapeLabelValue(path), "\",reason=\"",
+                          kAuthRefusalReasons[i], "\""),
+             n);
+    }
+  }
   Header(out, "ssebridge_upstream_calls", "gauge",
          "Upstream gRPC calls in flight (started, not yet ended), by "
          "backend.");

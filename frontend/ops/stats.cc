@@ -10,6 +10,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kRejected: return "rejected";
     case Outcome::kTimeout: return "timeout";
     case Outcome::kShutdown: return "shutdown";
+    case Outcome::kAuthExpired: return "auth_expired";
     case Outcome::kCount: break;
   }
   return "unknown";

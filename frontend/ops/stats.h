@@ -9,28 +9,49 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 namespace ssebridge::frontend {
 
 // How a stream ended; one counter each.
 enum class Outcome : int {
-  kDone = 0,        // service finished OK, terminal event delivered
-  kClientGone,      // browser disconnected first; RPC cancelled
-  kUpstreamError,   // service failed after headers; error event sent
-  kRejected,        // refused before SSE headers (limits, 503 ...)
-  kTimeout,         // write timeout or max duration
-  kShutdown,        // frontend shutting down
+  kDone = 0,       // service finished OK, terminal event delivered
+  kClientGone,     // browser disconnected first; RPC cancelled
+  kUpstreamError,  // service failed after headers; error event sent
+  kRejected,       // refused before SSE headers (limits, 503 ...)
+  kTimeout,        // write timeout or max duration
+  kShutdown,       // frontend shutting down
+  kAuthExpired,    // the client's token expired; auth-expired event sent
   kCount
 };
 const char* OutcomeName(Outcome o);
+
+// Why a request on a route with auth was refused: the reason label of
+// ssebridge_auth_refusals_total. The token words are the verifier's; then
+// "missing" (required route, no token), "forbidden" (require_claims) and
+// "origin" (a cookie-authenticated POST from a foreign origin).
+inline constexpr std::array<const char*, 13> kAuthRefusalReasons = {
+    "missing",       "malformed", "too_large",     "algorithm", "unknown_key",
+    "signature",     "expired",   "not_yet_valid", "issuer",    "audience",
+    "missing_claim", "forbidden", "origin"};
 
 // Per-route counters (labelled by route path in /metrics).
 struct RouteStats {
   std::atomic<int64_t> open_streams{0};
   std::array<std::atomic<uint64_t>, static_cast<int>(Outcome::kCount)>
       streams_by_outcome{};
+  std::array<std::atomic<uint64_t>, kAuthRefusalReasons.size()> auth_refusals{};
   void Count(Outcome o) {
     streams_by_outcome[static_cast<int>(o)].fetch_add(
         1, std::memory_order_relaxed);
+  }
+  // `reason` is one of kAuthRefusalReasons (others count as "malformed").
+  void CountAuthRefusal(absl::string_view reason) {
+    size_t i = 1;
+    for (size_t k = 0; k < kAuthRefusalReasons.size(); ++k) {
+      if (reason == kAuthRefusalReasons[k]) i = k;
+    }
+    auth_refusals[i].fetch_add(1, std::memory_order_relaxed);
   }
 };
 

@@ -309,6 +309,7 @@ void IoLoop::Tick(absl::Time now) {
   std::vector<std::shared_ptr<StreamSession>> to_flush;
   std::vector<std::shared_ptr<StreamSession>> timed_out;
   std::vector<std::shared_ptr<StreamSession>> expired;
+  std::vector<std::shared_ptr<StreamSession>> auth_expired;
   std::vector<std::shared_ptr<StreamSession>> slow_shared;
   for (auto& [fd, sp] : sessions_) {
     StreamSession& s = *sp;
@@ -321,6 +322,11 @@ void IoLoop::Tick(absl::Time now) {
     if (cfg.max_duration > absl::ZeroDuration() &&
         now - s.started_ > cfg.max_duration) {
       expired.push_back(sp);
+      continue;
+    }
+    if (now >= s.expires_) {
+      s.expires_ = absl::InfiniteFuture();  // ended once
+      auth_expired.push_back(sp);
       continue;
     }
     bool flush = false;
@@ -371,6 +377,12 @@ void IoLoop::Tick(absl::Time now) {
   for (auto& s : expired) {
     s->EndEarly(s->settings_->terminal_event, s->settings_->error_retry_ms,
                 Outcome::kTimeout);
+  }
+  for (auto& s : auth_expired) {
+    spdlog::info("route {}: client {} token expired; ending the stream",
+                 s->settings_->route_path, s->client_ip_);
+    s->EndEarly(s->settings_->auth_expired_event, s->settings_->error_retry_ms,
+                Outcome::kAuthExpired);
   }
   for (auto& s : slow_shared) {
     spdlog::warn("route {}: client {} too slow for the shared call; closing",

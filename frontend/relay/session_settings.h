@@ -47,6 +47,8 @@ struct SessionSettings {
   size_t low_water = 64 * 1024;
   size_t max_event_bytes = 4 * 1024 * 1024;
   uint32_t retry_after_seconds = 5;
+  // The final event of a stream whose token expired (Auth.expired_event).
+  std::string auth_expired_event = "auth-expired";
 };
 
 }  // namespace ssebridge::frontend

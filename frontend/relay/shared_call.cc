@@ -198,6 +198,14 @@ void SharedCalls::Join(
     coded.SetSerializationDeterministic(true);
     k.SerializeToCodedStream(&coded);
   }
+  // And the metadata, which carries a verified identity: streams of
+  // different users never share a call (nor see each other's events).
+  for (const auto& [name, value] : metadata) {
+    key.push_back('\0');
+    key.append(name);
+    key.push_back('\0');
+    key.append(value);
+  }
   std::shared_ptr<SharedCall> call;
   BackendPool::Pick pick{};
   {

@@ -62,6 +62,11 @@ class StreamSession : public StreamSink,
   // upstream (cancelling its own call).
   void EndEarly(absl::string_view event, uint32_t retry_ms, Outcome outcome);
 
+  // When the client's token expires: the loop then ends the stream with
+  // settings.auth_expired_event and leaves the upstream. Set before the
+  // session is submitted to its loop (the loop reads it without a lock).
+  void set_expires(absl::Time t) { expires_ = t; }
+
   int fd() const { return fd_; }
   IoLoop* loop() const { return loop_; }
   size_t buffered_bytes() const;
@@ -108,6 +113,7 @@ class StreamSession : public StreamSink,
   const std::string client_ip_;
   const absl::Time started_;
   const ResponseMode mode_;
+  absl::Time expires_ = absl::InfiniteFuture();  // see set_expires
 
   mutable std::mutex mu_;
   // Set once the call feeding this stream exists (for a shared route that may

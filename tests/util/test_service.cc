@@ -243,6 +243,12 @@ grpc::ServerWriteReactor<Event>* TestService::Run(
   {
     std::lock_guard<std::mutex> lock(mu_);
     requests_[Param(*request, "tag")] = *request;
+    auto& md = metadata_[Param(*request, "tag")];
+    md.clear();
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      md.emplace(std::string(k.data(), k.size()),
+                 std::string(v.data(), v.size()));
+    }
     peers_.insert(ctx->peer());
     active_tags_.insert(Param(*request, "tag"));
   }
@@ -291,6 +297,14 @@ std::map<std::string, absl::Time> TestService::cancel_times() const {
 std::set<std::string> TestService::peers() const {
   std::lock_guard<std::mutex> lock(mu_);
   return peers_;
+}
+
+std::multimap<std::string, std::string> TestService::last_metadata(
+    const std::string& tag) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = metadata_.find(tag);
+  return it == metadata_.end() ? std::multimap<std::string, std::string>{}
+                               : it->second;
 }
 
 std::optional<ActionRequest> TestService::last_request(

@@ -51,6 +51,10 @@ class TestService final
   std::optional<ssebridge::action::v1::ActionRequest> last_request(
       const std::string& tag) const;
 
+  // The client metadata (lower-case keys, values as sent) of the last call
+  // with params["tag"] == tag.
+  std::multimap<std::string, std::string> last_metadata(
+      const std::string& tag) const;
   // Distinct client peers (ip:port) that made calls, i.e. connections.
   std::set<std::string> peers() const;
   // params["tag"] of every call still active (one entry per call).
@@ -73,6 +77,8 @@ class TestService final
   std::map<std::string, Script> scripts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> cancel_times_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, ssebridge::action::v1::ActionRequest> requests_
+      ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::multimap<std::string, std::string>> metadata_
       ABSL_GUARDED_BY(mu_);
   std::set<std::string> peers_ ABSL_GUARDED_BY(mu_);
   std::multiset<std::string> active_tags_ ABSL_GUARDED_BY(mu_);
