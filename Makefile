@@ -174,7 +174,7 @@ clean:
 # packages via npm ci), builds the frontend, the C++ services and the site
 # (frontend/web -> $(BUILD_DIR)/web), then runs services/demo/run_demo.sh
 # until Ctrl-C.
-DEMO_TARGETS := ssebridge-frontend chat_bot notifications monitoring
+DEMO_TARGETS := ssebridge-frontend ssebridge-keygen chat_bot notifications monitoring
 .PHONY: demo
 demo: configure
 	@command -v npm >/dev/null 2>&1 || { echo "make demo: installing nodejs npm"; \

@@ -30,6 +30,10 @@ declare -A BINS=([chat_bot]=$BUILD_DIR/services/chat_bot/chat_bot
                  [notifications]=$BUILD_DIR/services/notifications/notifications
                  [monitoring]=$BUILD_DIR/services/monitoring/monitoring)
 FRONTEND=$BUILD_DIR/frontend/ssebridge-frontend
+KEYGEN=$BUILD_DIR/frontend/auth/ssebridge-keygen
+# The development login's key pair, made once and kept, so that a browser's
+# token cookie stays valid across demo restarts.
+KEY_DIR=${KEY_DIR:-$BUILD_DIR/demo-keys}
 
 command_for() {
   local name=$1 listen=127.0.0.1:${PORTS[$1]}
@@ -46,6 +50,7 @@ for name in chat_bot notifications monitoring; do
   [[ -x ${BINS[$name]} ]] || missing+=("$name service: ${BINS[$name]} (build target '$name')")
 done
 [[ -x $FRONTEND ]] || missing+=("frontend: $FRONTEND (build target 'ssebridge-frontend')")
+[[ -x $KEYGEN ]] || missing+=("key generator: $KEYGEN (build target 'ssebridge-keygen')")
 if ! "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null; then
   missing+=("python_quotes: $PYTHON with grpc and grpc_tools (apt-get install python3-grpcio python3-grpc-tools)")
 fi
@@ -176,8 +181,18 @@ for name in "${NAMES[@]}"; do
   say "$name listening on 127.0.0.1:${PORTS[$name]}"
 done
 
-# The config with the built site's absolute path as static_root.
-sed "s|^static_root:.*|static_root: \"$WEB_DIR\"|" "$CONFIG" >"$LOG_DIR/demo.yaml"
+# The dev login's signing key and the JWKS the frontend verifies with.
+mkdir -p "$KEY_DIR"
+if ! "$KEYGEN" --private_jwk="$KEY_DIR/signing-key.jwk" \
+     --public_jwks="$KEY_DIR/jwks.json" --if_missing >"$LOG_DIR/keygen.log" 2>&1; then
+  fail "cannot create the dev login keys in $KEY_DIR:"
+  sed 's/^/    /' "$LOG_DIR/keygen.log" >&2
+  exit 1
+fi
+
+# The config with the built site's and the keys' absolute paths.
+sed -e "s|^static_root:.*|static_root: \"$WEB_DIR\"|" \
+    -e "s|build/demo-keys/|$KEY_DIR/|" "$CONFIG" >"$LOG_DIR/demo.yaml"
 launch frontend "$PORT" "$FRONTEND" --config "$LOG_DIR/demo.yaml" --port "$PORT" || exit 1
 
 URL="http://127.0.0.1:$PORT/"
@@ -186,7 +201,7 @@ cat <<EOF
   sse-bridge demo is running:  $URL
 
     ${URL}chat.html            chat bot + room feed      (chat_bot, :50051)
-    ${URL}notifications.html   live inbox, every 3 s     (notifications, :50052)
+    ${URL}notifications.html   your inbox (sign in with any name; user 'demo' gets one every 3 s)
     ${URL}dashboard.html       panels + charts           (monitoring, :50053)
     ${URL}quotes.html          finite stream             (python_quotes, :50054)
     ${URL}readyz  ${URL}metrics

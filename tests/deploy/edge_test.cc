@@ -36,6 +36,7 @@
 #include "gtest/gtest.h"
 #include "tests/deploy/deploy_util.h"
 #include "tests/util/child_process.h"
+#include "tests/util/test_tokens.h"
 
 namespace ssebridge::testing::deploy {
 namespace {
@@ -209,6 +210,11 @@ class EdgeStack {
     config["listen"]["port"] = 0;
     config["static_root"] = "";
     config["shutdown_grace"] = "1s";
+    // The dev login's keys, made for the test (compose makes them at the
+    // frontend's first start).
+    config["auth"]["providers"][0]["jwks_file"] = tokens_.jwks_file();
+    config["auth"]["dev_login"]["signing_key_file"] =
+        tokens_.signing_key_file();
     for (YAML::Node backend : config["backends"]) {
       if (backend["name"].as<std::string>() == "chat_bot") {
         // Both replicas behind one target, round_robin: what
@@ -304,6 +310,7 @@ class EdgeStack {
   }
 
   TempDir dir_;
+  ssebridge::testing::TestTokens tokens_;
   RedisServer redis_;
   std::unique_ptr<ChildProcess> chat_a_, chat_b_, frontend_, edge_;
   int chat_a_port_ = 0, chat_b_port_ = 0, frontend_port_ = 0;

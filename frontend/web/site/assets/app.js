@@ -89,17 +89,14 @@
   });
 
   // ------------------------------------------------------------ identity
-  // The chat name lives in localStorage. The notifications user is the
-  // `user` cookie (EventSource cannot send custom headers; the route
-  // forwards the cookie), default "demo", whom the demo notifier writes to.
+  // The chat name lives in localStorage. Who is signed in (the demo's
+  // development login) is known only to the server: its token cookie is
+  // HttpOnly, so the page asks GET /auth/dev-login.
   var NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
-  function cookieUser() {
-    var m = document.cookie.match(/(?:^|;\s*)user=([^;]*)/);
-    var n = m ? decodeURIComponent(m[1]) : "";
-    return NAME_RE.test(n) ? n : "";
-  }
-  function setCookieUser(n) {
-    document.cookie = "user=" + encodeURIComponent(n) + "; path=/; SameSite=Lax";
+  function whoAmI() {
+    return fetch("/auth/dev-login", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .catch(function () { return null; });
   }
   function storedName(fallback) {
     var n = "";
@@ -155,13 +152,25 @@
       document.querySelectorAll("#notif-list > li.unread").forEach(function (li) { li.classList.remove("unread"); });
       setUnread(0);
     });
+    // Signed in: open the inbox stream. Not signed in: no stream at all
+    // (it would only be refused with 401).
     var who = document.getElementById("who");
-    who.value = cookieUser() || "demo";
+    var stream = document.getElementById("notif-stream");
+    setConn("offline", "Not signed in");
+    whoAmI().then(function (me) {
+      document.body.dataset.auth = me ? "signed-in" : "anonymous";
+      if (!me) { who.focus(); return; }
+      who.value = me.sub;
+      document.getElementById("sign-out").hidden = false;
+      var empty = document.getElementById("notif-empty");
+      if (empty) empty.textContent = "No notifications yet.";
+      restream(stream, stream.dataset.sseUrl, stream.innerHTML);
+    });
     document.getElementById("switch-user").addEventListener("submit", function (e) {
-      e.preventDefault();
-      if (!NAME_RE.test(who.value)) { toast("Names: letters, digits, . _ - (up to 32)."); return; }
-      setCookieUser(who.value);
-      location.reload();  // the stream's cookie changes: open a new one
+      if (!NAME_RE.test(who.value)) {
+        e.preventDefault();
+        toast("Names: letters, digits, . _ - (up to 32).");
+      }
     });
   }
 
