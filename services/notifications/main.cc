@@ -26,7 +26,8 @@ ABSL_FLAG(int32_t, max_users, 100000,
           "user with no open stream is forgotten");
 ABSL_FLAG(absl::Duration, demo_interval, absl::ZeroDuration(),
           "post a generated notification to user \"demo\" this often "
-          "(0 = off)");
+          "(0 = off); a user signed in with subject \"demo\" (e.g. the "
+          "frontend's dev login) sees them");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("The sse-bridge demo notifications service.");

@@ -3,9 +3,7 @@
 #include <array>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace ssebridge::services::notifications {
 namespace {
@@ -20,43 +18,21 @@ sdk::Event NotificationEvent(const Notification& n) {
       .Html(NotificationHtml(n));
 }
 
-// Resolves the user of a request; an over-long name is an error.
-absl::StatusOr<std::string> UserOf(const sdk::Request& request) {
-  std::string user =
-      ResolveUser(request.Header("x-user"), request.Header("cookie"));
-  if (user.size() > kMaxUserBytes) {
+// The signed-in user of a request: its verified subject. UNAUTHENTICATED
+// (with `sign_in_to`) when anonymous; an over-long subject is an error.
+absl::StatusOr<std::string> UserOf(const sdk::Request& request,
+                                   absl::string_view sign_in_to) {
+  if (!request.Authenticated()) {
+    return absl::UnauthenticatedError(absl::StrCat("sign in to ", sign_in_to));
+  }
+  if (request.Subject().size() > kMaxUserBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("user is limited to ", kMaxUserBytes, " bytes"));
   }
-  return user;
+  return request.Subject();
 }
 
 }  // namespace
-
-std::string CookieValue(absl::string_view cookie_header,
-                        absl::string_view name) {
-  for (absl::string_view pair : absl::StrSplit(cookie_header, ';')) {
-    pair = absl::StripAsciiWhitespace(pair);
-    const size_t eq = pair.find('=');
-    if (eq == absl::string_view::npos) continue;
-    if (absl::StripAsciiWhitespace(pair.substr(0, eq)) != name) continue;
-    absl::string_view value = absl::StripAsciiWhitespace(pair.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
-    return std::string(value);
-  }
-  return "";
-}
-
-std::string ResolveUser(absl::string_view x_user,
-                        absl::string_view cookie_header) {
-  x_user = absl::StripAsciiWhitespace(x_user);
-  if (!x_user.empty()) return std::string(x_user);
-  std::string from_cookie = CookieValue(cookie_header, "user");
-  if (!from_cookie.empty()) return from_cookie;
-  return "demo";
-}
 
 Html NotificationHtml(const Notification& n) {
   return Html(
@@ -93,7 +69,7 @@ void NotificationsService::Register(sdk::ActionServer& server) const {
 
 void NotificationsService::Notify(sdk::Request request,
                                   sdk::Stream stream) const {
-  absl::StatusOr<std::string> user = UserOf(request);
+  absl::StatusOr<std::string> user = UserOf(request, "send notifications");
   if (!user.ok()) {
     stream.Finish(user.status());
     return;
@@ -112,7 +88,7 @@ void NotificationsService::Notify(sdk::Request request,
 
 void NotificationsService::Notifications(sdk::Request request,
                                          sdk::Stream stream) const {
-  absl::StatusOr<std::string> user = UserOf(request);
+  absl::StatusOr<std::string> user = UserOf(request, "read notifications");
   if (!user.ok()) {
     stream.Finish(user.status());
     return;

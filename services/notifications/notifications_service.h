@@ -1,7 +1,8 @@
 // The notifications action service, on top of a NotificationStore:
 //
-//   notify         (text) appends a notification for the user, then sends one
-//                  html event "sent" and finishes OK.
+//   notify         (text) appends a notification for the signed-in user
+//                  themself, then sends one html event "sent" and finishes
+//                  OK.
 //   notifications  streams the user's new notifications as event
 //                  "notification" (id = its number, html <li>...</li>);
 //                  with a Last-Event-ID it first replays what was missed, or
@@ -9,11 +10,14 @@
 //                  history if that id is unknown. Async: no thread per
 //                  subscriber. Never ends by itself.
 //
-// The user is the x-user header, else the cookie "user", else "demo" (the
-// frontend route must forward x-user and cookie).
+// The user is the verified subject the frontend passes on an authenticated
+// route (sdk::Request::Subject(), metadata x-ssebridge-sub). Both actions
+// refuse an anonymous call with UNAUTHENTICATED; nothing the browser sends
+// (an x-user header, a "user" cookie or param) names the user.
 //
-// DemoNotifier posts a generated notification to one user periodically, so
-// the demo page has something to show.
+// DemoNotifier posts a generated notification to one user periodically
+// (main.cc: user "demo"), so the demo page has something to show: a user
+// signed in as "demo" (e.g. through the frontend's dev login) sees them.
 //
 // Thread-safety: NotificationsService is immutable after construction and
 // its handlers run concurrently on gRPC threads; the store must outlive
@@ -38,7 +42,9 @@
 namespace ssebridge::services::notifications {
 
 inline constexpr size_t kMaxTextBytes = 1000;
-inline constexpr size_t kMaxUserBytes = 64;
+// A longer subject is refused (INVALID_ARGUMENT). OpenID Connect Core 1.0
+// §2: "sub" MUST NOT exceed 255 ASCII characters.
+inline constexpr size_t kMaxUserBytes = 255;
 
 class NotificationsService {
  public:
@@ -78,15 +84,6 @@ class DemoNotifier {
 };
 
 // --- Pure helpers (exposed for tests). ---
-
-// The user: `x_user` if not empty, else the "user" cookie in `cookie_header`
-// ("a=1; user=ann"), else "demo".
-std::string ResolveUser(absl::string_view x_user,
-                        absl::string_view cookie_header);
-
-// The value of cookie `name` in a Cookie header, "" if absent.
-std::string CookieValue(absl::string_view cookie_header,
-                        absl::string_view name);
 
 // <li class="notification">escaped text <time ...>HH:MM:SS</time></li>
 sdk::Html NotificationHtml(const Notification& notification);
