@@ -309,6 +309,15 @@ TEST(RequestTest, MetadataConstructorAndDefaults) {
 
   Request empty_sub(proto, {{"x-ssebridge-sub", ""}});
   EXPECT_FALSE(empty_sub.Authenticated());
+
+  // The frontend percent-encodes what is not printable ASCII; identity keys
+  // read decoded, others as sent.
+  Request jose(proto, {{"x-ssebridge-sub", "jos%C3%A9"},
+                       {"x-ssebridge-claim-name", "Jos%c3%a9 100%25 %zz %4"},
+                       {"x-other", "a%41"}});
+  EXPECT_EQ(jose.Subject(), "jos\xC3\xA9");
+  EXPECT_EQ(jose.Claim("name"), "Jos\xC3\xA9 100% %zz %4");
+  EXPECT_EQ(jose.Metadata("x-other"), "a%41");
 }
 
 TEST_F(ServerTest, FinishStatusReachesClientAfterQueuedEvents) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/sdk/call.h"
 #include "common/status/grpc_status.h"
@@ -14,6 +15,34 @@ namespace ssebridge::sdk {
 Request::Request(ssebridge::action::v1::ActionRequest proto)
     : Request(std::move(proto), MetadataList()) {}
 
+namespace {
+
+// The frontend percent-encodes identity values that are not printable ASCII
+// (gRPC metadata must be): "Jos%C3%A9" -> "José". A '%' not followed by two
+// hex digits is kept as it is.
+std::string PercentDecode(absl::string_view v) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '%' && i + 2 < v.size() && hex(v[i + 1]) >= 0 &&
+        hex(v[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(v[i + 1]) * 16 + hex(v[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(v[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Request::Request(ssebridge::action::v1::ActionRequest proto,
                  MetadataList metadata) {
   auto data = std::make_shared<Data>();
@@ -21,6 +50,7 @@ Request::Request(ssebridge::action::v1::ActionRequest proto,
   std::set<std::string> repeated;
   for (auto& [key, value] : metadata) {
     std::string lower = absl::AsciiStrToLower(key);
+    if (absl::StartsWith(lower, "x-ssebridge-")) value = PercentDecode(value);
     if (!data->metadata.try_emplace(lower, std::move(value)).second) {
       repeated.insert(std::move(lower));
     }

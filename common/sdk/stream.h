@@ -45,6 +45,9 @@ class Call;
 //
 // A metadata key the call carried more than once is left out, so a
 // duplicated identity key reads as anonymous, never as one of its values.
+// Values of x-ssebridge-* keys arrive percent-encoded where they are not
+// printable ASCII (gRPC metadata must be); Subject(), Claim(), Metadata()
+// and metadata() give them decoded (UTF-8).
 class Request {
  public:
   using MetadataMap = std::map<std::string, std::string>;

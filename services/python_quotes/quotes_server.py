@@ -46,6 +46,7 @@ import signal
 import sys
 import tempfile
 import threading
+import urllib.parse
 from concurrent import futures
 
 import grpc
@@ -162,6 +163,9 @@ def verified_metadata(context):
     seen, repeated = {}, set()
     for key, value in context.invocation_metadata() or ():
         key = key.lower()
+        if key.startswith("x-ssebridge-"):
+            # Percent-encoded by the frontend where not printable ASCII.
+            value = urllib.parse.unquote(value, errors="replace")
         if key in seen:
             repeated.add(key)
         seen[key] = value
