@@ -43,19 +43,7 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// A plain exchange; returns the client once the response (head and a
-// Content-Length body) is in.
-std::unique_ptr<SseClient> Exchange(int port, const std::string& raw) {
-  auto c = std::make_unique<SseClient>();
-  EXPECT_TRUE(c->Connect(port));
-  EXPECT_TRUE(c->SendAll(raw));
-  c->ReadHead();
-  size_t n = 0;
-  if (absl::SimpleAtoi(c->header("content-length"), &n)) {
-    c->ReadUntil([&] { return c->raw_body().size() >= n; });
-  }
-  return c;
-}
+using integration::Exchange;
 
 class AuthTest : public ::testing::Test {
  protected:
