@@ -13,12 +13,12 @@ namespace ssebridge::frontend {
 
 // How a stream ended; one counter each.
 enum class Outcome : int {
-  kDone = 0,        // service finished OK, terminal event delivered
-  kClientGone,      // browser disconnected first; RPC cancelled
-  kUpstreamError,   // service failed after headers; error event sent
-  kRejected,        // refused before SSE headers (limits, 503 ...)
-  kTimeout,         // write timeout or max duration
-  kShutdown,        // frontend shutting down
+  kDone = 0,       // service finished OK, terminal event delivered
+  kClientGone,     // browser disconnected first; RPC cancelled
+  kUpstreamError,  // service failed after headers; error event sent
+  kRejected,       // refused before SSE headers (limits, 503 ...)
+  kTimeout,        // write timeout or max duration
+  kShutdown,       // frontend shutting down
   kCount
 };
 const char* OutcomeName(Outcome o);
@@ -28,6 +28,12 @@ struct RouteStats {
   std::atomic<int64_t> open_streams{0};
   std::array<std::atomic<uint64_t>, static_cast<int>(Outcome::kCount)>
       streams_by_outcome{};
+  // Shared routes with a replay ring (set once at start-up, before any
+  // thread reads it): bytes held by the route's live rings, and streams
+  // whose Last-Event-ID no ring held (sent the reset event).
+  bool replay = false;
+  std::atomic<int64_t> replay_ring_bytes{0};
+  std::atomic<uint64_t> replay_resets{0};
   void Count(Outcome o) {
     streams_by_outcome[static_cast<int>(o)].fetch_add(
         1, std::memory_order_relaxed);
