@@ -269,7 +269,8 @@ absl::StatusOr<FeedReplay> RedisNotificationStore::PlanReplay(
     return absl::UnavailableError(
         absl::StrCat("redis transaction failed: ", redis::ReplyText(exec)));
   }
-  StreamId last_generated, max_deleted;
+  StreamId last_generated, max_deleted, first_retained;
+  int64_t added = 0, length = 0;
   const redisReply* info = exec->element[0];
   if (info->type == REDIS_REPLY_ARRAY) {
     for (size_t i = 0; i + 1 < info->elements; i += 2) {
@@ -279,6 +280,12 @@ absl::StatusOr<FeedReplay> RedisNotificationStore::PlanReplay(
         last_generated = StreamId::Parse(value).value_or(StreamId{});
       } else if (name == "max-deleted-entry-id") {
         max_deleted = StreamId::Parse(value).value_or(StreamId{});
+      } else if (name == "recorded-first-entry-id") {
+        first_retained = StreamId::Parse(value).value_or(StreamId{});
+      } else if (name == "entries-added") {
+        added = info->element[i + 1]->integer;
+      } else if (name == "length") {
+        length = info->element[i + 1]->integer;
       }
     }
   } else if (info->type == REDIS_REPLY_ERROR &&
@@ -296,9 +303,19 @@ absl::StatusOr<FeedReplay> RedisNotificationStore::PlanReplay(
   seen = last_generated;  // what follows reaches the subscriber live
   FeedReplay replay;
   if (last_event_id.empty()) return replay;
-  const std::optional<StreamId> from = StreamId::Parse(last_event_id);
-  replay.reset =
-      !from.has_value() || last_generated < *from || *from < max_deleted;
+  // Ids we hand out always have the "-SEQ" part: a bare number is another
+  // store's (e.g. the in-memory one's before a switch) and resets. "0" is
+  // "from the start".
+  const std::optional<StreamId> from =
+      last_event_id == "0" || absl::StrContains(last_event_id, '-')
+          ? StreamId::Parse(last_event_id)
+          : std::nullopt;
+  // Lost entries after `from`: XDEL records the largest deleted id, but
+  // MAXLEN trimming does not (Redis 7.0): when anything was trimmed, an id
+  // before the first retained entry may have missed some, so it resets.
+  const bool trimmed = added > length;
+  replay.reset = !from.has_value() || last_generated < *from ||
+                 *from < max_deleted || (trimmed && *from < first_retained);
   for (auto& [id, entry] : entries) {
     if (replay.reset || *from < id) replay.entries.push_back(std::move(entry));
   }

@@ -9,7 +9,8 @@
 //  - Watch with a Last-Event-ID reads, in one MULTI/EXEC, XINFO STREAM (the
 //    last id ever generated and the largest id ever trimmed) and XRANGE
 //    after that id: an id after the last generated one, older than what was
-//    trimmed, or not of the form MS[-SEQ] gets reset = true and the retained
+//    trimmed, or not of the form MS-SEQ ("0" = from the start) gets
+//    reset = true and the retained
 //    history; else the entries after it. The replay runs on a command
 //    connection under the user's delivery lock, so the live reader cannot
 //    overtake it; each subscriber keeps the id it has seen last and never
