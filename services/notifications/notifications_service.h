@@ -1,14 +1,17 @@
-// The notifications action service, on top of a NotificationStore:
+// The notifications action service, on top of a NotificationFeed (the
+// in-memory NotificationStore or the Redis Streams RedisNotificationStore):
 //
 //   notify         (text) appends a notification for the signed-in user
 //                  themself, then sends one html event "sent" and finishes
-//                  OK.
+//                  OK (data-id = the notification's id; UNAVAILABLE when
+//                  the feed cannot store it).
 //   notifications  streams the user's new notifications as event
 //                  "notification" (id = its number, html <li>...</li>);
 //                  with a Last-Event-ID it first replays what was missed, or
 //                  sends event "reset" (empty data) and the whole retained
 //                  history if that id is unknown. Async: no thread per
-//                  subscriber. Never ends by itself.
+//                  subscriber. Never ends by itself, except with an error
+//                  when the feed ends it (Redis lost: UNAVAILABLE).
 //
 // The user is the verified subject the frontend passes on an authenticated
 // route (sdk::Request::Subject(), metadata x-ssebridge-sub). Both actions
@@ -20,7 +23,7 @@
 // signed in as "demo" (e.g. through the frontend's dev login) sees them.
 //
 // Thread-safety: NotificationsService is immutable after construction and
-// its handlers run concurrently on gRPC threads; the store must outlive
+// its handlers run concurrently on gRPC threads; the feed must outlive
 // every server it is registered with. DemoNotifier's constructor and
 // destructor must not race each other; it runs its own thread in between.
 #ifndef SSEBRIDGE_SERVICES_NOTIFICATIONS_NOTIFICATIONS_SERVICE_H_
@@ -37,6 +40,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/sdk/sdk.h"
+#include "services/notifications/notification_feed.h"
 #include "services/notifications/notification_store.h"
 
 namespace ssebridge::services::notifications {
@@ -49,7 +53,7 @@ inline constexpr size_t kMaxUserBytes = 255;
 class NotificationsService {
  public:
   explicit NotificationsService(
-      NotificationStore* store,
+      NotificationFeed* feed,
       std::function<absl::Time()> clock = [] { return absl::Now(); });
 
   void Register(sdk::ActionServer& server) const;
@@ -58,14 +62,14 @@ class NotificationsService {
   void Notify(sdk::Request request, sdk::Stream stream) const;
   void Notifications(sdk::Request request, sdk::Stream stream) const;
 
-  NotificationStore* const store_;
+  NotificationFeed* const feed_;
   const std::function<absl::Time()> clock_;
 };
 
 class DemoNotifier {
  public:
   // Adds a notification for `user` every `interval` (> 0) until destroyed.
-  DemoNotifier(NotificationStore* store, absl::Duration interval,
+  DemoNotifier(NotificationFeed* feed, absl::Duration interval,
                std::string user = "demo");
   ~DemoNotifier();
   DemoNotifier(const DemoNotifier&) = delete;
@@ -74,7 +78,7 @@ class DemoNotifier {
  private:
   void Run();
 
-  NotificationStore* const store_;
+  NotificationFeed* const feed_;
   const absl::Duration interval_;
   const std::string user_;
   std::mutex mu_;
@@ -87,6 +91,7 @@ class DemoNotifier {
 
 // <li class="notification">escaped text <time ...>HH:MM:SS</time></li>
 sdk::Html NotificationHtml(const Notification& notification);
+sdk::Html NotificationHtml(absl::string_view text, absl::Time time);
 
 // The n-th generated demo notification text (n >= 1).
 std::string DemoText(uint64_t n);
