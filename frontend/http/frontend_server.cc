@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     for (const auto& [claim, key] : p.claims_to_metadata()) {
       rt->claim_keys.insert(key);
     }
+    if (!p.cookie().empty()) server->token_cookies_.insert(p.cookie());
     server->providers_.emplace(p.name(), std::move(rt));
   }
   for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
@@ -488,17 +489,24 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   static const absl::flat_hash_set<std::string> kNoClaimKeys;
   const auto& claim_keys =
       route.provider != nullptr ? route.provider->claim_keys : kNoClaimKeys;
+  // Nor do the frontend's own credentials (the token cookie, a Bearer).
   std::vector<std::pair<std::string, std::string>> metadata;
   for (auto& [k, v] : parsed.metadata) {
-    if (!IsReservedIdentityHeader(k, claim_keys)) {
-      metadata.emplace_back(std::move(k), std::move(v));
+    if (IsReservedIdentityHeader(k, claim_keys)) continue;
+    if (auto kept = ForwardableHeader(k, v, token_cookies_)) {
+      metadata.emplace_back(std::move(k), *std::move(kept));
     }
   }
   for (auto it = req.mutable_headers()->begin();
        it != req.mutable_headers()->end();) {
-    if (IsReservedIdentityHeader(it->first, claim_keys)) {
+    std::optional<std::string> kept;
+    if (!IsReservedIdentityHeader(it->first, claim_keys)) {
+      kept = ForwardableHeader(it->first, it->second, token_cookies_);
+    }
+    if (!kept.has_value()) {
       it = req.mutable_headers()->erase(it);
     } else {
+      it->second = *std::move(kept);
       ++it;
     }
   }

@@ -126,6 +126,7 @@ class FrontendServer {
   absl::flat_hash_map<std::string, std::unique_ptr<BackendPool>> backends_;
   absl::flat_hash_map<std::string, std::unique_ptr<BackendHealth>> health_;
   absl::flat_hash_map<std::string, std::unique_ptr<ProviderRuntime>> providers_;
+  absl::flat_hash_set<std::string> token_cookies_;  // never forwarded
   std::unique_ptr<DevLogin> dev_login_;
   std::vector<RouteRuntime> routes_;
   std::vector<std::unique_ptr<IoLoop>> loops_;
