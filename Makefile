@@ -133,7 +133,7 @@ soak: build
 	$(BUILD_DIR)/tests/soak/soak --duration=600s --streams=2000 \
 	  --frontend=$(BUILD_DIR)/frontend/ssebridge-frontend
 
-# The threaded relay tests and the disconnect churn (and the racy canary)
+# The threaded relay and replay tests and the disconnect churn (and the racy canary)
 # under ThreadSanitizer, built once with clang-14 in their own directory.
 # First the canary alone: unless its report names the racing functions with
 # file:line, the stage stops here with why (the suppressions match function
@@ -141,7 +141,7 @@ soak: build
 test-tsan: check-symbolizer
 	@[ -f $(TSAN_DIR)/build.ninja ] || CC=clang-14 CXX=clang++-14 cmake -S . -B $(TSAN_DIR) \
 	  -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSEBRIDGE_SANITIZE=thread
-	cmake --build $(TSAN_DIR) -j $(JOBS) --target relay_test churn_test tsan_canary
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target relay_test replay_test churn_test tsan_canary
 	@cd $(TSAN_DIR) && { TSAN_OPTIONS="$(TSAN_OPTIONS_VALUE)" \
 	  timeout 120 ./tests/integration/tsan_canary > tsan_canary.log 2>&1; true; } && \
 	if grep -Eq '$(TSAN_SYMBOLIZED_FRAME)' tsan_canary.log; then \
@@ -156,7 +156,7 @@ test-tsan: check-symbolizer
 	  exit 1; \
 	fi
 	cd $(TSAN_DIR) && TSAN_OPTIONS="$(TSAN_OPTIONS_VALUE)" \
-	  ctest --output-on-failure --timeout 600 -R '^(RelayTest\.|ChurnTest\.|tsan_canary$$)'
+	  ctest --output-on-failure --timeout 600 -R '^(RelayTest\.|ReplayTest\.|ChurnTest\.|tsan_canary$$)'
 
 # The end-to-end benchmark (tests/bench/run_bench): sse-bridge, nginx+nchan
 # and Pushpin under the same load client; installs nginx, nchan and pushpin

@@ -101,7 +101,13 @@ class Service final : public v1::ActionService::CallbackService {
       return call.get();
     }
     std::shared_ptr<const RegisteredAction> action = it->second;
-    Request request(*proto);
+    Request::MetadataList metadata;
+    metadata.reserve(context->client_metadata().size());
+    for (const auto& [key, value] : context->client_metadata()) {
+      metadata.emplace_back(std::string(key.data(), key.size()),
+                            std::string(value.data(), value.size()));
+    }
+    Request request(*proto, std::move(metadata));
     if (!action->blocking) {
       RunHandler(*action, std::move(request), std::move(stream));
       return call.get();

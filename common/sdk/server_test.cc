@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -209,6 +210,114 @@ TEST_F(ServerTest, RequestCarriesEveryField) {
   EXPECT_EQ(f.at("method").string_value(), "GET");
   EXPECT_EQ(f.at("remote_addr").string_value(), "10.0.0.1:5000");
   EXPECT_EQ(f.at("params").number_value(), 1);
+}
+
+// Sends what the handler read of who is asking, as JSON, and finishes (fit
+// for Action and AsyncAction).
+void EchoIdentity(Request req, Stream stream) {
+  stream.TrySend(Json{{"subject", req.Subject()},
+                      {"authenticated", req.Authenticated()},
+                      {"name", req.Claim("Name")},
+                      {"email", req.Claim("email")},
+                      {"absent", req.Claim("absent")},
+                      {"trace", req.Metadata("X-Trace")},
+                      {"x_user", req.Header("x-user")}});
+  stream.Finish();
+}
+
+// Runs `request` with `metadata` and returns the fields EchoIdentity sent.
+std::map<std::string, std::string> Identity(
+    v1::ActionService::Stub& stub, const v1::ActionRequest& request,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kWait);
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+  auto reader = stub.Run(&context, request);
+  std::map<std::string, std::string> fields;
+  v1::Event event;
+  while (reader->Read(&event)) {
+    for (const auto& [key, value] : event.json().struct_value().fields()) {
+      fields[key] = value.has_bool_value()
+                        ? (value.bool_value() ? "true" : "false")
+                        : value.string_value();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return fields;
+}
+
+TEST_F(ServerTest, HandlerSeesTheCallersMetadataAsIdentity) {
+  ActionServer server;
+  server.Action("who", EchoIdentity).AsyncAction("who_async", EchoIdentity);
+  Start(server);
+  for (const char* action : {"who", "who_async"}) {
+    SCOPED_TRACE(action);
+    auto signed_in = Identity(*stub_, Req(action),
+                              {{"x-ssebridge-sub", "user-17"},
+                               {"x-ssebridge-claim-name", "Kim Lee"},
+                               {"x-ssebridge-claim-email", "kim@example.com"},
+                               {"x-trace", "t1"}});
+    EXPECT_EQ(signed_in["subject"], "user-17");
+    EXPECT_EQ(signed_in["authenticated"], "true");
+    EXPECT_EQ(signed_in["name"], "Kim Lee");  // Claim lower-cases the name
+    EXPECT_EQ(signed_in["email"], "kim@example.com");
+    EXPECT_EQ(signed_in["absent"], "");
+    EXPECT_EQ(signed_in["trace"], "t1");
+
+    // Anonymous: no metadata. A header naming a user changes nothing.
+    v1::ActionRequest with_header = Req(action);
+    (*with_header.mutable_headers())["x-user"] = "kim";
+    auto anonymous = Identity(*stub_, with_header, {});
+    EXPECT_EQ(anonymous["subject"], "");
+    EXPECT_EQ(anonymous["authenticated"], "false");
+    EXPECT_EQ(anonymous["name"], "");
+    EXPECT_EQ(anonymous["trace"], "");
+    EXPECT_EQ(anonymous["x_user"], "kim");
+
+    // Two subjects on one call: neither counts.
+    auto twice =
+        Identity(*stub_, Req(action),
+                 {{"x-ssebridge-sub", "kim"}, {"x-ssebridge-sub", "root"}});
+    EXPECT_EQ(twice["subject"], "");
+    EXPECT_EQ(twice["authenticated"], "false");
+  }
+}
+
+TEST(RequestTest, MetadataConstructorAndDefaults) {
+  v1::ActionRequest proto;
+  proto.set_action("a");
+  Request anonymous(proto);
+  EXPECT_EQ(anonymous.action(), "a");
+  EXPECT_EQ(anonymous.Subject(), "");
+  EXPECT_FALSE(anonymous.Authenticated());
+  EXPECT_EQ(anonymous.Claim("name"), "");
+  EXPECT_TRUE(anonymous.metadata().empty());
+
+  Request kim(proto, {{"X-SseBridge-Sub", "kim"},
+                      {"x-ssebridge-claim-name", "Kim"},
+                      {"x-dup", "1"},
+                      {"X-Dup", "2"}});
+  EXPECT_EQ(kim.Subject(), "kim");
+  EXPECT_TRUE(kim.Authenticated());
+  EXPECT_EQ(kim.Claim("NAME"), "Kim");
+  EXPECT_EQ(kim.Metadata("x-ssebridge-sub"), "kim");
+  EXPECT_EQ(kim.Metadata("x-dup"), "");  // repeated: left out
+  EXPECT_EQ(kim.metadata().size(), 2u);
+  Request copy = kim;  // cheap, shares the data
+  EXPECT_EQ(&copy.Subject(), &kim.Subject());
+
+  Request empty_sub(proto, {{"x-ssebridge-sub", ""}});
+  EXPECT_FALSE(empty_sub.Authenticated());
+
+  // The frontend percent-encodes what is not printable ASCII; identity keys
+  // read decoded, others as sent.
+  Request jose(proto, {{"x-ssebridge-sub", "jos%C3%A9"},
+                       {"x-ssebridge-claim-name", "Jos%c3%a9 100%25 %zz %4"},
+                       {"x-other", "a%41"}});
+  EXPECT_EQ(jose.Subject(), "jos\xC3\xA9");
+  EXPECT_EQ(jose.Claim("name"), "Jos\xC3\xA9 100% %zz %4");
+  EXPECT_EQ(jose.Metadata("x-other"), "a%41");
 }
 
 TEST_F(ServerTest, FinishStatusReachesClientAfterQueuedEvents) {

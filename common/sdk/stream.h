@@ -11,11 +11,13 @@
 #define SSEBRIDGE_COMMON_SDK_STREAM_H_
 
 #include <condition_variable>
-#include <mutex>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -29,31 +31,84 @@ namespace internal {
 class Call;
 }
 
+// Who is asking. On routes with authentication the frontend verifies the
+// browser's token and passes the identity as gRPC metadata on the call:
+//   x-ssebridge-sub                 the token's verified subject ("sub")
+//   x-ssebridge-claim-<claim name>  chosen claims (the route's
+//                                   claims_to_metadata), e.g.
+//                                   x-ssebridge-claim-name
+// and it removes every client-sent header that starts with "x-ssebridge-"
+// (and x-user) before forwarding. Subject(), Claim() and Authenticated() are
+// therefore the only identity a service should trust. Never take a user
+// from a param, a forwarded header or a cookie (`user=`, x-user, ...): the
+// browser chooses those freely.
+//
+// A metadata key the call carried more than once is left out, so a
+// duplicated identity key reads as anonymous, never as one of its values.
+// Values of x-ssebridge-* keys arrive percent-encoded where they are not
+// printable ASCII (gRPC metadata must be); Subject(), Claim(), Metadata()
+// and metadata() give them decoded (UTF-8).
 class Request {
  public:
-  explicit Request(ssebridge::action::v1::ActionRequest proto);
+  using MetadataMap = std::map<std::string, std::string>;
+  using MetadataList = std::vector<std::pair<std::string, std::string>>;
 
-  const std::string& action() const { return proto_->action(); }
+  // A request without metadata (anonymous).
+  explicit Request(ssebridge::action::v1::ActionRequest proto);
+  // A request with the call's client metadata entries (the server passes
+  // grpc::ServerContext::client_metadata(); tests pass e.g.
+  // {{"x-ssebridge-sub", "kim"}}). Keys are lower-cased (gRPC already
+  // delivers them so); a key present more than once is left out.
+  Request(ssebridge::action::v1::ActionRequest proto, MetadataList metadata);
+
+  const std::string& action() const { return data_->proto.action(); }
   // A query / form field, or `default_value` when absent.
   std::string Param(absl::string_view name,
                     absl::string_view default_value = "") const;
   const google::protobuf::Map<std::string, std::string>& params() const {
-    return proto_->params();
+    return data_->proto.params();
   }
   // An allow-listed request header (the name is matched case-insensitively),
-  // "" when absent.
+  // "" when absent. Not an identity: see above.
   std::string Header(absl::string_view name) const;
   // From Last-Event-ID (or ?lastEventId=): where a reconnecting browser left
   // off, "" on a first connect. The service decides what to replay.
-  const std::string& last_event_id() const { return proto_->last_event_id(); }
-  const std::string& path() const { return proto_->path(); }
-  const std::string& method() const { return proto_->method(); }
-  const std::string& remote_addr() const { return proto_->remote_addr(); }
-  const ssebridge::action::v1::ActionRequest& proto() const { return *proto_; }
+  const std::string& last_event_id() const {
+    return data_->proto.last_event_id();
+  }
+  const std::string& path() const { return data_->proto.path(); }
+  const std::string& method() const { return data_->proto.method(); }
+  const std::string& remote_addr() const { return data_->proto.remote_addr(); }
+  const ssebridge::action::v1::ActionRequest& proto() const {
+    return data_->proto;
+  }
+
+  // The verified subject (metadata x-ssebridge-sub), "" when the request is
+  // anonymous.
+  const std::string& Subject() const { return data_->subject; }
+  // True when the frontend verified who is asking (Subject() is not empty).
+  bool Authenticated() const { return !data_->subject.empty(); }
+  // A verified claim the route passes on (metadata
+  // x-ssebridge-claim-<lower-cased name>), "" when absent. Claim("name").
+  std::string Claim(absl::string_view name) const;
+  // Any metadata value of the call (the key is matched case-insensitively),
+  // "" when absent.
+  std::string Metadata(absl::string_view key) const;
+  // Every metadata entry of the call (lower-case keys).
+  const MetadataMap& metadata() const { return data_->metadata; }
 
  private:
-  std::shared_ptr<const ssebridge::action::v1::ActionRequest> proto_;
+  struct Data {
+    ssebridge::action::v1::ActionRequest proto;
+    MetadataMap metadata;
+    std::string subject;
+  };
+  std::shared_ptr<const Data> data_;
 };
+
+// The metadata keys the frontend sets (see Request).
+inline constexpr absl::string_view kSubjectMetadataKey = "x-ssebridge-sub";
+inline constexpr absl::string_view kClaimMetadataPrefix = "x-ssebridge-claim-";
 
 class Stream {
  public:

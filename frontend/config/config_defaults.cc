@@ -71,6 +71,15 @@ void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
       SetDuration(route->mutable_heartbeat(), 15'000);
     }
     if (absent(p + ".auth")) route->set_auth("off");
+    if (route->has_replay()) {
+      auto* replay = route->mutable_replay();
+      if (absent(p + ".replay.events")) replay->set_events(1000);
+      if (absent(p + ".replay.max_age")) {
+        SetDuration(replay->mutable_max_age(), 300'000);
+      }
+      if (absent(p + ".replay.max_bytes")) replay->set_max_bytes(1 << 20);
+      if (absent(p + ".replay.reset_event")) replay->set_reset_event("reset");
+    }
     // The single provider, when there is one and the route names none.
     if (absent(p + ".auth_provider") && config.auth().providers_size() == 1) {
       route->set_auth_provider(config.auth().providers(0).name());

@@ -155,6 +155,57 @@ TEST(ConfigDefaultsTest, AGivenSectionDoesNotCountForItsKeys) {
   ExpectProtoEq(config, FromText(kTopLevelDefaults));
 }
 
+TEST(ConfigDefaultsTest, ReplayGetsItsDefaultsOnlyWhenSet) {
+  // `replay: {}` on the first route, nothing on the second, and a ring with
+  // some keys given (zero or not) on the third.
+  FrontendConfig config = FromText(R"pb(
+    routes {
+      path: "/a"
+      shared: true
+      replay {}
+    }
+    routes { path: "/b" shared: true }
+    routes {
+      path: "/c"
+      shared: true
+      replay { events: 0 on_join: 3 reset_event: "" }
+    }
+  )pb");
+  ApplyDefaults({"routes[0].replay", "routes[1].shared", "routes[2].replay",
+                 "routes[2].replay.events", "routes[2].replay.on_join",
+                 "routes[2].replay.reset_event"},
+                config);
+  ExpectProtoEq(
+      [&] {
+        FrontendConfig only_replays;
+        for (const auto& r : config.routes()) {
+          auto* route = only_replays.add_routes();
+          if (r.has_replay()) *route->mutable_replay() = r.replay();
+        }
+        return only_replays;
+      }(),
+      FromText(R"pb(
+        routes {
+          replay {
+            events: 1000
+            max_age { seconds: 300 }
+            max_bytes: 1048576
+            reset_event: "reset"
+          }
+        }
+        routes {}
+        routes {
+          replay {
+            events: 0
+            max_age { seconds: 300 }
+            max_bytes: 1048576
+            on_join: 3
+            reset_event: ""
+          }
+        }
+      )pb"));
+}
+
 TEST(ConfigDefaultsTest, DefaultActionIsTheLastPathSegment) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"/api/chat_stream", "chat_stream"},

@@ -84,6 +84,19 @@ routes:
     token_query_param: access_token
   - path: /api/cpu
     backend: monitoring
+  - path: /api/ticker
+    backend: monitoring
+    shared: true
+    replay:
+      events: 500
+      max_age: 90s
+      max_bytes: 262144
+      on_join: 20
+      reset_event: resync
+  - path: /api/feed
+    backend: monitoring
+    shared: true
+    replay: {}
 limits:
   max_connections: 500
   max_connections_per_ip: 10
@@ -168,6 +181,41 @@ auth:
           heartbeat { seconds: 15 }
           auth: "off"
           auth_provider: "main"
+        }
+        routes {
+          path: "/api/ticker"
+          methods: "GET"
+          backend: "monitoring"
+          action: "ticker"
+          terminal_event: "done"
+          heartbeat { seconds: 15 }
+          shared: true
+          auth: "off"
+          auth_provider: "main"
+          replay {
+            events: 500
+            max_age { seconds: 90 }
+            max_bytes: 262144
+            on_join: 20
+            reset_event: "resync"
+          }
+        }
+        routes {
+          path: "/api/feed"
+          methods: "GET"
+          backend: "monitoring"
+          action: "feed"
+          terminal_event: "done"
+          heartbeat { seconds: 15 }
+          shared: true
+          auth: "off"
+          auth_provider: "main"
+          replay {
+            events: 1000
+            max_age { seconds: 300 }
+            max_bytes: 1048576
+            reset_event: "reset"
+          }
         }
         limits {
           max_connections: 500
@@ -508,6 +556,17 @@ routes:
          WithRoute("    forward_headers: [cookie, \"x request\"]\n"),
          "frontend.yaml: routes[0].forward_headers[1]: invalid header name "
          "\"x request\""},
+        {"ReplayOnARouteThatIsNotShared",
+         WithRoute("    replay: {events: 100}\n"),
+         "frontend.yaml: routes[0].replay: needs shared: true (a replay ring "
+         "keeps a shared call's events)"},
+        {"ReplayEventsGivenAsZero",
+         WithRoute("    shared: true\n    replay: {events: 0}\n"),
+         "frontend.yaml: routes[0].replay.events: must be between 1 and "
+         "100000, got 0"},
+        {"ReplayUnknownKey",
+         WithRoute("    shared: true\n    replay: {event: 10}\n"),
+         "frontend.yaml: routes[0].replay.event: unknown key"},
         // Backends.
         {"DuplicateTopLevelKey", absl::StrCat(kMinimal, R"(
   - path: /b

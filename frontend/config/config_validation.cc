@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -268,6 +269,58 @@ absl::Status ValidateGrpcMethod(absl::string_view file, const std::string& p,
   return absl::OkStatus();
 }
 
+// Route.replay: a shared route's ring, with bounds that are neither zero
+// nor large enough to exhaust memory from one call.
+absl::Status ValidateReplay(absl::string_view file, const std::string& p,
+                            const ssebridge::config::v1::Route& r) {
+  auto err = [file](absl::string_view path, absl::string_view problem) {
+    return ConfigError(file, path, problem);
+  };
+  constexpr uint32_t kMaxEvents = 100'000;
+  constexpr uint32_t kMaxBytes = 64 << 20;
+  constexpr int64_t kMaxAgeSeconds = 24 * 3600;
+  const auto& replay = r.replay();
+  const std::string rp = p + ".replay";
+  if (!r.shared()) {
+    return err(rp,
+               "needs shared: true (a replay ring keeps a shared call's "
+               "events)");
+  }
+  if (replay.events() < 1 || replay.events() > kMaxEvents) {
+    return err(rp + ".events",
+               absl::StrCat("must be between 1 and ", kMaxEvents, ", got ",
+                            replay.events()));
+  }
+  const auto& age = replay.max_age();
+  if (!IsPositive(age) || age.seconds() > kMaxAgeSeconds ||
+      (age.seconds() == kMaxAgeSeconds && age.nanos() > 0)) {
+    return err(rp + ".max_age", "must be greater than 0s and at most 24h");
+  }
+  if (replay.max_bytes() < 1 || replay.max_bytes() > kMaxBytes) {
+    return err(rp + ".max_bytes",
+               absl::StrCat("must be between 1 and ", kMaxBytes,
+                            " (64 MiB), got ", replay.max_bytes()));
+  }
+  if (replay.on_join() > replay.events()) {
+    return err(rp + ".on_join",
+               absl::StrCat("must be at most replay.events (", replay.events(),
+                            "), got ", replay.on_join()));
+  }
+  if (replay.reset_event().empty()) {
+    return err(rp + ".reset_event", "must not be empty");
+  }
+  if (HasCrLf(replay.reset_event())) {
+    return err(rp + ".reset_event", "must not contain CR or LF");
+  }
+  if (replay.reset_event() == r.terminal_event()) {
+    // htmx's sse-close would close the stream a resync should keep open.
+    return err(rp + ".reset_event",
+               absl::StrCat("must differ from terminal_event (both ",
+                            Quote(r.terminal_event()), ")"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Validate(absl::string_view file, const GivenKeys& given,
@@ -466,6 +519,9 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
       return err(p + ".token_query_param",
                  absl::StrCat("invalid parameter name ",
                               Quote(r.token_query_param())));
+    }
+    if (r.has_replay()) {
+      if (absl::Status s = ValidateReplay(file, p, r); !s.ok()) return s;
     }
   }
 

@@ -222,6 +222,38 @@ ssebridge::config::v1::AuthProvider& Main(FrontendConfig& c) {
              : AddProvider(c, "main");
 }
 
+// Makes route 0 shared with a valid replay ring (as ApplyDefaults leaves
+// `replay: {}`) and returns the ring's config.
+ssebridge::config::v1::Replay& SharedReplay(FrontendConfig& c) {
+  Route0(c).set_shared(true);
+  auto& replay = *Route0(c).mutable_replay();
+  replay.set_events(1000);
+  replay.mutable_max_age()->set_seconds(300);
+  replay.set_max_bytes(1 << 20);
+  replay.set_reset_event("reset");
+  return replay;
+}
+
+TEST(ConfigValidationTest, ReplayConfigPasses) {
+  FrontendConfig config = ValidConfig();
+  auto& replay = SharedReplay(config);
+  EXPECT_TRUE(Validate(kFile, {}, config).ok());
+  // The extremes are allowed.
+  replay.set_events(100000);
+  replay.set_on_join(100000);
+  replay.mutable_max_age()->set_seconds(86400);
+  replay.set_max_bytes(64 << 20);
+  replay.set_reset_event("resync");
+  const absl::Status s = Validate(kFile, {}, config);
+  EXPECT_TRUE(s.ok()) << s;
+  replay.set_events(1);
+  replay.set_on_join(1);
+  replay.mutable_max_age()->set_seconds(0);
+  replay.mutable_max_age()->set_nanos(1000000);
+  replay.set_max_bytes(1);
+  EXPECT_TRUE(Validate(kFile, {}, config).ok());
+}
+
 TEST(ConfigValidationTest, AuthConfigPassesAndIsNormalised) {
   FrontendConfig config = ValidConfig();
   Main(config).set_algorithms(0, "rs256");
@@ -336,6 +368,62 @@ INSTANTIATE_TEST_SUITE_P(
         {"MaxEventBytesZero",
          [](auto& c) { c.mutable_limits()->set_max_event_bytes(0); },
          "cfg.yaml: limits.max_event_bytes: must be at least 1"},
+        // Replay.
+        {"ReplayWithoutShared",
+         [](auto& c) {
+           SharedReplay(c);
+           Route0(c).set_shared(false);
+         },
+         "cfg.yaml: routes[0].replay: needs shared: true (a replay ring keeps "
+         "a shared call's events)"},
+        {"ReplayEventsZero", [](auto& c) { SharedReplay(c).set_events(0); },
+         "cfg.yaml: routes[0].replay.events: must be between 1 and 100000, "
+         "got 0"},
+        {"ReplayEventsTooMany",
+         [](auto& c) { SharedReplay(c).set_events(100001); },
+         "cfg.yaml: routes[0].replay.events: must be between 1 and 100000, "
+         "got 100001"},
+        {"ReplayMaxAgeZero", [](auto& c) { SharedReplay(c).clear_max_age(); },
+         "cfg.yaml: routes[0].replay.max_age: must be greater than 0s and at "
+         "most 24h"},
+        {"ReplayMaxAgeNegative",
+         [](auto& c) { SharedReplay(c).mutable_max_age()->set_seconds(-5); },
+         "cfg.yaml: routes[0].replay.max_age: must be greater than 0s and at "
+         "most 24h"},
+        {"ReplayMaxAgeOverADay",
+         [](auto& c) {
+           auto* age = SharedReplay(c).mutable_max_age();
+           age->set_seconds(86400);
+           age->set_nanos(1);
+         },
+         "cfg.yaml: routes[0].replay.max_age: must be greater than 0s and at "
+         "most 24h"},
+        {"ReplayMaxBytesZero",
+         [](auto& c) { SharedReplay(c).set_max_bytes(0); },
+         "cfg.yaml: routes[0].replay.max_bytes: must be between 1 and "
+         "67108864 (64 MiB), got 0"},
+        {"ReplayMaxBytesTooLarge",
+         [](auto& c) { SharedReplay(c).set_max_bytes((64 << 20) + 1); },
+         "cfg.yaml: routes[0].replay.max_bytes: must be between 1 and "
+         "67108864 (64 MiB), got 67108865"},
+        {"ReplayOnJoinOverEvents",
+         [](auto& c) {
+           auto& replay = SharedReplay(c);
+           replay.set_events(10);
+           replay.set_on_join(11);
+         },
+         "cfg.yaml: routes[0].replay.on_join: must be at most replay.events "
+         "(10), got 11"},
+        {"ReplayResetEventEmpty",
+         [](auto& c) { SharedReplay(c).clear_reset_event(); },
+         "cfg.yaml: routes[0].replay.reset_event: must not be empty"},
+        {"ReplayResetEventWithLf",
+         [](auto& c) { SharedReplay(c).set_reset_event("re\nset"); },
+         "cfg.yaml: routes[0].replay.reset_event: must not contain CR or LF"},
+        {"ReplayResetEventIsTheTerminalEvent",
+         [](auto& c) { SharedReplay(c).set_reset_event("done"); },
+         "cfg.yaml: routes[0].replay.reset_event: must differ from "
+         "terminal_event (both \"done\")"},
         // Auth.
         {"RouteAuthUnknownMode", [](auto& c) { Route0(c).set_auth("maybe"); },
          "cfg.yaml: routes[0].auth: must be off, required or optional, got "

@@ -17,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "frontend/http/http_util.h"
+#include "common/sse/encoder.h"
 #include "frontend/http/pistache_handler.h"
 #include "frontend/http/request_headers.h"
 #include "frontend/http/stream_request.h"
@@ -154,6 +155,21 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
             "route ", r.path(), ": unknown auth_provider ", r.auth_provider()));
       }
       rt.provider = p->second.get();
+    }
+    if (r.shared() && r.has_replay()) {
+      // Validated at load; the defaults again for configs built in code.
+      const auto& replay = r.replay();
+      ReplaySettings& rs = s.replay;
+      rs.max_events = OrDefault<uint32_t>(replay.events(), 1000);
+      rs.max_age = replay.has_max_age() ? ToDuration(replay.max_age())
+                                        : absl::Minutes(5);
+      rs.max_bytes = OrDefault<uint32_t>(replay.max_bytes(), 1 << 20);
+      rs.on_join = std::min<size_t>(replay.on_join(), rs.max_events);
+      common::sse::AppendSimpleEvent(
+          replay.reset_event().empty() ? "reset" : replay.reset_event(), "", 0,
+          rs.reset_bytes);
+      rs.linger = std::min(rs.max_age, kMaxReplayLinger);
+      rt.stats->replay = true;
     }
     server->routes_.push_back(std::move(rt));
   }
@@ -333,6 +349,11 @@ void FrontendServer::Shutdown(absl::Duration grace) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   for (auto& loop : loops_) loop->Stop();
+  // Every stream is closed now; shared calls that linger for a browser to
+  // come back (replay) are cancelled here rather than when their linger ends.
+  for (auto& route : routes_) {
+    if (route.shared != nullptr) route.shared->Shutdown();
+  }
   // Wait for the gRPC side of every session (cancelled above) to finish,
   // since sessions point into this object.
   const absl::Time done_deadline = absl::Now() + absl::Seconds(10);
@@ -663,7 +684,8 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
         SharedCallKey(generic ? std::move(method_request.share_key)
                               : ActionRequestKey(req),
                       metadata);
-    route.shared->Join(session, route.backend, std::move(key), make_rpc);
+    route.shared->Join(session, route.backend, std::move(key),
+                       req.last_event_id(), make_rpc);
   } else {
     ActionCall::Start(session, pick, make_rpc, &stats_, ready);
   }

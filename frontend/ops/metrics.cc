@@ -132,6 +132,27 @@ std::string RenderMetrics(
          "Streams closed for falling behind their shared call.");
   Sample(out, "ssebridge_shared_slow_dropped_total", "",
          load(stats.shared_slow_dropped));
+  bool any_replay = false;
+  for (const auto& [path, rs] : routes) any_replay |= rs->replay;
+  if (any_replay) {
+    Header(out, "ssebridge_replay_ring_bytes", "gauge",
+           "Bytes held by the replay rings of a shared route's live calls.");
+    for (const auto& [path, rs] : routes) {
+      if (!rs->replay) continue;
+      Sample(out, "ssebridge_replay_ring_bytes",
+             absl::StrCat("route=\"", EscapeLabelValue(path), "\""),
+             load(rs->replay_ring_bytes));
+    }
+    Header(out, "ssebridge_replay_resets_total", "counter",
+           "Streams whose Last-Event-ID the replay ring did not hold (sent "
+           "the reset event).");
+    for (const auto& [path, rs] : routes) {
+      if (!rs->replay) continue;
+      Sample(out, "ssebridge_replay_resets_total",
+             absl::StrCat("route=\"", EscapeLabelValue(path), "\""),
+             load(rs->replay_resets));
+    }
+  }
   Header(out, "ssebridge_upstream_first_event_seconds", "histogram",
          "Time from starting the upstream call to its first event.");
   for (size_t i = 0; i < kFirstEventBuckets.size(); ++i) {

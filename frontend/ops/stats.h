@@ -41,6 +41,12 @@ struct RouteStats {
   std::array<std::atomic<uint64_t>, static_cast<int>(Outcome::kCount)>
       streams_by_outcome{};
   std::array<std::atomic<uint64_t>, kAuthRefusalReasons.size()> auth_refusals{};
+  // Shared routes with a replay ring (set once at start-up, before any
+  // thread reads it): bytes held by the route's live rings, and streams
+  // whose Last-Event-ID no ring held (sent the reset event).
+  bool replay = false;
+  std::atomic<int64_t> replay_ring_bytes{0};
+  std::atomic<uint64_t> replay_resets{0};
   void Count(Outcome o) {
     streams_by_outcome[static_cast<int>(o)].fetch_add(
         1, std::memory_order_relaxed);

@@ -26,6 +26,24 @@ inline constexpr absl::Duration kStuckAfterReadEnd = absl::Seconds(1);
 inline constexpr char kUnparsableUpstream[] =
     "upstream sent a message that cannot be parsed";
 
+// A shared call whose last stream left keeps running (with its replay ring)
+// for Route.replay.max_age, but never longer than this.
+inline constexpr absl::Duration kMaxReplayLinger = absl::Seconds(60);
+
+// A shared route's replay ring (Route.replay); off when max_events is 0.
+struct ReplaySettings {
+  size_t max_events = 0;
+  absl::Duration max_age = absl::Minutes(5);
+  size_t max_bytes = 1 << 20;
+  size_t on_join = 0;
+  // The reset event, encoded once: "event: <reset_event>\ndata: \n\n".
+  std::string reset_bytes;
+  // How long a call nobody watches keeps running: min(max_age,
+  // kMaxReplayLinger).
+  absl::Duration linger = absl::ZeroDuration();
+  bool enabled() const { return max_events > 0; }
+};
+
 // kSse relays events as Server-Sent Events. kCollectHtml serves an htmx 2
 // form POST that did not ask for a stream: every fragment is collected and
 // sent as one text/html response when the call ends.
@@ -38,17 +56,18 @@ struct SessionSettings {
   std::string terminal_event = "done";
   absl::Duration heartbeat = absl::Seconds(15);
   absl::Duration max_duration = absl::ZeroDuration();  // zero: no limit
-  absl::Duration header_wait = absl::Seconds(2);  // backend not yet READY
+  absl::Duration header_wait = absl::Seconds(2);       // backend not yet READY
   absl::Duration write_timeout = absl::Seconds(30);
   bool expose_errors = false;
-  uint32_t retry_ms = 0;          // sent after the head when non-zero
-  uint32_t error_retry_ms = 5000; // retry hint on error / timeout events
+  uint32_t retry_ms = 0;           // sent after the head when non-zero
+  uint32_t error_retry_ms = 5000;  // retry hint on error / timeout events
   size_t high_water = 256 * 1024;
   size_t low_water = 64 * 1024;
   size_t max_event_bytes = 4 * 1024 * 1024;
   uint32_t retry_after_seconds = 5;
   // The final event of a stream whose token expired (Auth.expired_event).
   std::string auth_expired_event = "auth-expired";
+  ReplaySettings replay;  // shared routes only
 };
 
 }  // namespace ssebridge::frontend

@@ -18,10 +18,20 @@ SharedCall::SharedCall(SharedCalls* table, std::string key,
       key_(std::move(key)),
       settings_(settings),
       stats_(stats),
-      rpc_(std::move(rpc)) {}
+      rpc_(std::move(rpc)) {
+  const ReplaySettings& replay = settings_->replay;
+  if (replay.enabled()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ring_ = std::make_unique<ReplayRing>(
+        ReplayRing::Bounds{.max_events = replay.max_events,
+                           .max_age = replay.max_age,
+                           .max_bytes = replay.max_bytes});
+  }
+}
 
 SharedCall::AttachResult SharedCall::Attach(
-    const std::shared_ptr<StreamSink>& sink, bool head_now) {
+    const std::shared_ptr<StreamSink>& sink, bool head_now,
+    absl::string_view last_event_id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ending_) return AttachResult::kEnding;
   // A stream closed before this point found no call to leave (its Leave ran
@@ -29,8 +39,85 @@ SharedCall::AttachResult SharedCall::Attach(
   // finds the call and leaves.
   if (sink->closed()) return AttachResult::kClosed;
   subscribers_.push_back(sink);
+  linger_until_ = absl::InfiniteFuture();  // watched again
   if (started_ || head_now) sink->CommitHead();
+  // Under mu_, like OnReadDone's append to the ring and delivery: the
+  // backlog ends where this stream's live events begin.
+  if (ring_ != nullptr) ReplayToLocked(*sink, last_event_id);
   return AttachResult::kAttached;
+}
+
+void SharedCall::ReplayToLocked(StreamSink& sink,
+                                absl::string_view last_event_id) {
+  const ReplaySettings& replay = settings_->replay;
+  const absl::Time now = absl::Now();
+  std::vector<absl::string_view> backlog;
+  if (!last_event_id.empty()) {
+    if (auto after = ring_->EventsAfter(last_event_id, now)) {
+      backlog = std::move(*after);
+    } else {
+      // What it missed is gone (or was never here): it must resync.
+      if (settings_->route_stats != nullptr) {
+        settings_->route_stats->replay_resets.fetch_add(
+            1, std::memory_order_relaxed);
+      }
+      if (sink.OnEncoded(replay.reset_bytes) == StreamSink::Verdict::kDrop) {
+        return;
+      }
+    }
+  } else if (replay.on_join > 0) {
+    backlog = ring_->LastEvents(replay.on_join, now);
+  }
+  CountRingBytesLocked();  // the lookup evicted what had expired
+  // A backlog may put the stream over high water (kPause): its loop then
+  // resumes the call (a no-op, as it is reading) once it has drained, and
+  // the next live event pauses the call if the stream is still behind.
+  // kDrop: it is closed or ending and leaves (or the next delivery drops
+  // it); it gets nothing more.
+  for (absl::string_view bytes : backlog) {
+    if (sink.OnEncoded(bytes) == StreamSink::Verdict::kDrop) break;
+  }
+}
+
+void SharedCall::CountRingBytesLocked() {
+  const int64_t bytes =
+      ring_ == nullptr ? 0 : static_cast<int64_t>(ring_->bytes());
+  if (bytes == ring_bytes_counted_) return;
+  if (settings_->route_stats != nullptr) {
+    settings_->route_stats->replay_ring_bytes.fetch_add(
+        bytes - ring_bytes_counted_, std::memory_order_relaxed);
+  }
+  ring_bytes_counted_ = bytes;
+}
+
+bool SharedCall::NobodyLeftLocked(absl::Time now) {
+  if (ring_ != nullptr && !table_->shutting_down()) {
+    // Reads on, so the ring stays current for a browser that comes back.
+    linger_until_ = now + settings_->replay.linger;
+    return false;
+  }
+  ending_ = true;
+  return true;
+}
+
+bool SharedCall::LingerExpired(absl::Time now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !ending_ && subscribers_.empty() && now >= linger_until_;
+}
+
+void SharedCall::CancelIfIdle(absl::Time now, bool always) {
+  bool unpause = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ending_) return;
+    if (!always && !(subscribers_.empty() && now >= linger_until_)) return;
+    ending_ = true;
+    unpause = paused_;
+    paused_ = false;
+  }
+  Cancel();
+  // With no read outstanding the hold is all that keeps OnRpcDone away.
+  if (unpause) rpc_->RemoveHold();
 }
 
 void SharedCall::Leave(const StreamSink* sink) {
@@ -42,7 +129,9 @@ void SharedCall::Leave(const StreamSink* sink) {
                            [&](const auto& s) { return s.get() == sink; });
     if (it == subscribers_.end()) return;
     subscribers_.erase(it);
-    if (subscribers_.empty() && !ending_) cancel = ending_ = true;
+    if (subscribers_.empty() && !ending_) {
+      cancel = NobodyLeftLocked(absl::Now());
+    }
     // The stream we may have waited for is gone: read on (or, when
     // cancelling, let OnRpcDone come).
     unpause = paused_;
@@ -98,6 +187,11 @@ void SharedCall::OnRpcRead(bool ok) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;
+    if (deliver && ring_ != nullptr && !event_.id().empty()) {
+      // Kept and delivered in one critical section (see Attach).
+      ring_->Append(event_.id(), encoded_, absl::Now());
+      CountRingBytesLocked();
+    }
     if (deliver) {
       // A subscriber too slow for the call is dropped (it closes itself).
       auto slow = std::remove_if(subscribers_.begin(), subscribers_.end(),
@@ -115,8 +209,13 @@ void SharedCall::OnRpcRead(bool ok) {
                                  });
       subscribers_.erase(slow, subscribers_.end());
     }
-    if (subscribers_.empty() && !ending_) {
-      cancel = ending_ = true;
+    if (subscribers_.empty()) {
+      pause = false;
+      if (!ending_ && linger_until_ == absl::InfiniteFuture()) {
+        cancel = NobodyLeftLocked(absl::Now());  // the last was just dropped
+      } else if (!ending_ && absl::Now() >= linger_until_) {
+        cancel = ending_ = true;  // lingered long enough: no need to wait
+      }
     } else if (pause && !ending_) {
       // The hold keeps OnRpcDone away while no read is outstanding; taken
       // before Resume() can see paused_.
@@ -153,6 +252,10 @@ void SharedCall::OnRpcDone(const absl::Status& status) {
     ending_ = true;
     subscribers.swap(subscribers_);
     if (unreadable_) end = absl::InternalError(kUnparsableUpstream);
+    if (ring_ != nullptr) {
+      ring_->Clear();  // nobody can attach any more
+      CountRingBytesLocked();
+    }
   }
   table_->Remove(key_, this);
   for (const auto& s : subscribers) s->EndUpstream(end);
@@ -166,11 +269,63 @@ void SharedCall::OnRpcDone(const absl::Status& status) {
   stats_->shared_calls.fetch_sub(1, std::memory_order_release);
 }
 
+SharedCalls::SharedCalls(const SessionSettings* settings, FrontendStats* stats)
+    : settings_(settings), stats_(stats) {
+  if (settings_->replay.enabled()) {
+    timer_ = std::thread([this] { RunLingerTimer(); });
+  }
+}
+
+SharedCalls::~SharedCalls() { StopTimer(); }
+
+void SharedCalls::StopTimer() {
+  {
+    std::lock_guard<std::mutex> lock(timer_mu_);
+    timer_stop_ = true;
+  }
+  timer_cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+void SharedCalls::RunLingerTimer() {
+  std::unique_lock<std::mutex> lock(timer_mu_);
+  while (!timer_stop_) {
+    timer_cv_.wait_for(lock, absl::ToChronoNanoseconds(kLingerCheckInterval),
+                       [this] { return timer_stop_; });
+    if (timer_stop_) break;
+    lock.unlock();
+    CancelIdle(absl::Now(), /*all=*/false);
+    lock.lock();
+  }
+}
+
+void SharedCalls::CancelIdle(absl::Time now, bool all) {
+  std::vector<std::shared_ptr<SharedCall>> idle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, call] : calls_) {
+      if (all || call->LingerExpired(now)) idle.push_back(call);
+    }
+  }
+  // Without the table's mutex: cancelling takes the call out of the table.
+  for (const auto& call : idle) call->CancelIfIdle(now, all);
+}
+
+void SharedCalls::Shutdown() {
+  shutting_down_.store(true, std::memory_order_release);
+  StopTimer();
+  CancelIdle(absl::Now(), /*all=*/true);
+}
+
 std::string ActionRequestKey(const ActionRequest& request) {
+  // Minus where each viewer is in the stream (Last-Event-ID, also when it
+  // came as ?lastEventId=, which stays in the params) and its address.
   // Deterministic so that equal maps give equal bytes.
   std::string key;
   ActionRequest k = request;
   k.clear_last_event_id();
+  k.mutable_params()->erase("lastEventId");
+  k.mutable_headers()->erase("last-event-id");
   k.clear_remote_addr();
   google::protobuf::io::StringOutputStream out(&key);
   google::protobuf::io::CodedOutputStream coded(&out);
@@ -193,6 +348,7 @@ std::string SharedCallKey(std::string request_key,
 
 void SharedCalls::Join(const std::shared_ptr<StreamSink>& sink,
                        BackendPool* backend, std::string key,
+                       absl::string_view last_event_id,
                        const EventRpcFactory& make_rpc) {
   std::shared_ptr<SharedCall> call;
   BackendPool::Pick pick{};
@@ -201,7 +357,8 @@ void SharedCalls::Join(const std::shared_ptr<StreamSink>& sink,
     auto it = calls_.find(key);
     if (it != calls_.end()) {
       if (!sink->SetUpstream(it->second)) return;  // socket already closed
-      if (it->second->Attach(sink, /*head_now=*/false) !=
+      if (it->second->Attach(sink, /*head_now=*/false,
+                             last_event_id) !=
           SharedCall::AttachResult::kEnding) {
         return;
       }

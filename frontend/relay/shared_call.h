@@ -16,23 +16,38 @@
 // cancels the call and takes it out of the table, so the next browser
 // starts a fresh one.
 //
+// Replay (Route.replay): the call keeps its last events that carry an id in
+// a ReplayRing, as the bytes it wrote. A stream that attaches with a
+// Last-Event-ID gets the ring's events after that id (or the route's reset
+// event if the ring does not hold it), one without gets the last `on_join`;
+// Attach and OnReadDone both work under the call's mutex, so a joiner's
+// backlog ends exactly where the live events it gets begin: no gap, no
+// duplicate. With replay on, the last subscriber to leave does not cancel:
+// the call lingers (reading on, its ring current) for replay.linger, so a
+// browser that reconnects resumes from the ring; the table's linger timer
+// cancels it once that has passed with nobody back.
+//
 // Thread-safety: everything is thread-safe. Lock order: the table's mutex,
 // then a call's, then a stream's; gRPC calls are made without any of them.
 #ifndef SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
 #define SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "frontend/ops/stats.h"
 #include "frontend/relay/event_rpc.h"
+#include "frontend/relay/replay_ring.h"
 #include "frontend/relay/session_settings.h"
 #include "frontend/relay/stream_sink.h"
 #include "frontend/upstream/backend_pool.h"
@@ -52,15 +67,20 @@ class SharedCall : public EventRpc::Handler,
              std::unique_ptr<EventRpc> rpc);
 
   // Adds a subscriber; with `head_now`, or once the call has started, its
-  // SSE head goes out at once. kEnding: the call is already ending (the
-  // caller then starts a new one). kClosed: the stream's socket closed
-  // before it could subscribe (its loop may have it first; see Join), so it
-  // is not added.
+  // SSE head goes out at once. With replay, the stream first gets what the
+  // ring holds after `last_event_id` (the reset event if it holds no such
+  // id), or without an id the last `on_join` events; pass "" for the
+  // stream that starts the call (its id goes to the service). kEnding: the
+  // call is already ending (the caller then starts a new one). kClosed: the
+  // stream's socket closed before it could subscribe (its loop may have it
+  // first; see Join), so it is not added.
   enum class AttachResult { kAttached, kEnding, kClosed };
-  AttachResult Attach(const std::shared_ptr<StreamSink>& sink, bool head_now);
+  AttachResult Attach(const std::shared_ptr<StreamSink>& sink, bool head_now,
+                      absl::string_view last_event_id = {});
 
   // Upstream. Leave removes a subscriber (its socket closed, or dropped as
-  // too slow); the last one cancels the call. A paused call resumes.
+  // too slow); the last one cancels the call (with replay: starts its
+  // linger). A paused call resumes.
   // CancelIfStuck is asked by every subscriber's IoLoop tick.
   void Leave(const StreamSink* sink) override;
   void Resume() override;
@@ -75,9 +95,25 @@ class SharedCall : public EventRpc::Handler,
   void OnRpcRead(bool ok) override;
   void OnRpcDone(const absl::Status& status) override;
 
+  // Whether nobody has watched the call for its whole linger at `now`.
+  bool LingerExpired(absl::Time now);
+  // Cancels the call if LingerExpired(now) (the table's linger timer), or
+  // unconditionally with `always` (frontend shutdown). Call without the
+  // table's mutex.
+  void CancelIfIdle(absl::Time now, bool always);
+
  private:
   // Cancels the call and leaves the table; call without mu_.
   void Cancel();
+  // The last subscriber is gone (subscribers_ just became empty, and the
+  // call is not ending): with replay the call lingers, otherwise it ends.
+  // Returns whether to Cancel() (after unlocking).
+  bool NobodyLeftLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives a joining stream its backlog from the ring (see Attach).
+  void ReplayToLocked(StreamSink& sink, absl::string_view last_event_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Brings the route's ring-bytes gauge up to date with ring_.
+  void CountRingBytesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   SharedCalls* const table_;
   const std::string key_;
@@ -99,6 +135,12 @@ class SharedCall : public EventRpc::Handler,
   // No read outstanding and a hold taken, until Resume() (see above).
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
   bool unreadable_ ABSL_GUARDED_BY(mu_) = false;  // cancelled as stuck
+  // Replay only (null ring without): the recent events, the bytes of it
+  // counted in the route's gauge, and, while nobody watches, until when the
+  // call keeps running (InfiniteFuture while someone does).
+  std::unique_ptr<ReplayRing> ring_ ABSL_GUARDED_BY(mu_);
+  int64_t ring_bytes_counted_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time linger_until_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   // When OnReadDone(false) came, in absl::ToUnixNanos; 0 while reading.
   std::atomic<int64_t> read_ended_ns_{0};
 };
@@ -114,26 +156,60 @@ std::string SharedCallKey(std::string request_key,
 // its Last-Event-ID and client address, serialized deterministically.
 std::string ActionRequestKey(const ssebridge::action::v1::ActionRequest& request);
 
-// One route's live shared calls.
+// One route's live shared calls. With replay, also the route's linger
+// timer: a thread that every kLingerCheckInterval cancels the calls nobody
+// has watched for their linger (one thread per replay route, not one timer
+// per call).
 class SharedCalls {
  public:
-  SharedCalls(const SessionSettings* settings, FrontendStats* stats)
-      : settings_(settings), stats_(stats) {}
+  // How often the linger timer looks: a lingering call is cancelled at most
+  // this long after its linger has passed.
+  static constexpr absl::Duration kLingerCheckInterval =
+      absl::Milliseconds(100);
+
+  SharedCalls(const SessionSettings* settings, FrontendStats* stats);
+  ~SharedCalls();  // stops the linger timer
+  SharedCalls(const SharedCalls&) = delete;
+  SharedCalls& operator=(const SharedCalls&) = delete;
 
   // Subscribes `sink` to the call for `key` (SharedCallKey); the first
-  // subscriber starts it with `make_rpc`, on a channel from `backend`.
+  // subscriber starts it with `make_rpc`, on a channel from `backend`. A
+  // stream that joins a running call resumes from its ring after
+  // `last_event_id` (with replay); the first one's goes to the service in
+  // the request `make_rpc` made.
   void Join(const std::shared_ptr<StreamSink>& sink, BackendPool* backend,
-            std::string key, const EventRpcFactory& make_rpc);
+            std::string key, absl::string_view last_event_id,
+            const EventRpcFactory& make_rpc);
 
   // Takes `call` out of the table if it is still the entry for `key`.
   void Remove(const std::string& key, const SharedCall* call);
 
+  // Frontend shutdown (after the streams are closed): stops the linger
+  // timer and cancels every call in the table, lingering or not (their
+  // OnDone follows); from now on the last subscriber to leave cancels at
+  // once. Idempotent.
+  void Shutdown();
+  bool shutting_down() const {
+    return shutting_down_.load(std::memory_order_acquire);
+  }
+
  private:
+  void RunLingerTimer();
+  // Cancels the calls whose linger has passed at `now` (all with `all`).
+  void CancelIdle(absl::Time now, bool all);
+  void StopTimer();
+
   const SessionSettings* const settings_;
   FrontendStats* const stats_;
+  std::atomic<bool> shutting_down_{false};
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<SharedCall>> calls_
       ABSL_GUARDED_BY(mu_);
+
+  std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  bool timer_stop_ ABSL_GUARDED_BY(timer_mu_) = false;
+  std::thread timer_;  // replay routes only
 };
 
 }  // namespace ssebridge::frontend

@@ -28,12 +28,32 @@ std::string ParamOr(const sdk::Request& request, absl::string_view name,
 struct ChatParams {
   std::string message;
   std::string room;
-  std::string user;
+  std::string user;    // the `user` param as typed (unmarked)
+  std::string author;  // who the message is shown from: AuthorName
+  // Checks the params against the limits; the typed user only counts when
+  // it is the author's name (anonymous).
+  absl::Status Validate(const sdk::Request& request) const {
+    return ValidateChatParams(message, room,
+                              request.Authenticated() ? "" : user);
+  }
 };
 
 ChatParams ReadParams(const sdk::Request& request) {
-  return {request.Param("message"), ParamOr(request, "room", "lobby"),
-          ParamOr(request, "user", "guest")};
+  ChatParams p{request.Param("message"), ParamOr(request, "room", "lobby"),
+               ParamOr(request, "user", "guest"), ""};
+  p.author = AuthorName(request, p.user);
+  return p;
+}
+
+// `text` cut to at most `max` bytes, not inside a UTF-8 character.
+std::string TruncateUtf8(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t end = max;
+  // Back off continuation bytes (10xxxxxx) to the start of the character.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  return std::string(text.substr(0, end));
 }
 
 }  // namespace
@@ -70,10 +90,15 @@ Html BubbleInner(absl::string_view user, absl::string_view text) {
 
 Html ChatFormHtml(absl::string_view room, absl::string_view user,
                   absl::string_view message) {
+  return ChatFormHtml(room, user, user, message);
+}
+
+Html ChatFormHtml(absl::string_view room, absl::string_view author,
+                  absl::string_view user, absl::string_view message) {
   Html html;
   if (!message.empty()) {
     html.Append("<div class=\"msg user\">")
-        .Append(BubbleInner(user, message))
+        .Append(BubbleInner(author, message))
         .Append("</div>");
   }
   html.Append("<div class=\"msg bot\" hx-ext=\"sse\" sse-connect=\"")
@@ -87,6 +112,16 @@ Html ChatFormHtml(absl::string_view room, absl::string_view user,
 Html RoomMessageHtml(const ChatMessage& message) {
   return Html("<div class=\"msg ", message.from_bot ? "bot" : "user", "\">",
               BubbleInner(message.user, message.text), "</div>");
+}
+
+std::string AuthorName(const sdk::Request& request,
+                       absl::string_view typed_user) {
+  if (request.Authenticated()) {
+    std::string name = request.Claim("name");
+    return TruncateUtf8(name.empty() ? request.Subject() : name, kMaxNameBytes);
+  }
+  if (typed_user.empty() || typed_user == "guest") return "guest";
+  return absl::StrCat(kGuestMark, typed_user);
 }
 
 absl::Status ValidateChatParams(absl::string_view message,
@@ -127,17 +162,18 @@ void ChatService::Register(sdk::ActionServer& server) const {
 
 void ChatService::ChatForm(sdk::Request request, sdk::Stream stream) const {
   const ChatParams p = ReadParams(request);
-  if (absl::Status s = ValidateChatParams(p.message, p.room, p.user); !s.ok()) {
+  if (absl::Status s = p.Validate(request); !s.ok()) {
     stream.Finish(s);
     return;
   }
-  stream.TrySend(ChatFormHtml(p.room, p.user, p.message));  // queue is empty
+  // The URL carries the name as typed: chat_send marks it again.
+  stream.TrySend(ChatFormHtml(p.room, p.author, p.user, p.message));
   stream.Finish();
 }
 
 void ChatService::ChatSend(sdk::Request request, sdk::Stream stream) const {
   const ChatParams p = ReadParams(request);
-  if (absl::Status s = ValidateChatParams(p.message, p.room, p.user); !s.ok()) {
+  if (absl::Status s = p.Validate(request); !s.ok()) {
     stream.Finish(s);
     return;
   }
@@ -146,7 +182,7 @@ void ChatService::ChatSend(sdk::Request request, sdk::Stream stream) const {
   // A bus that cannot publish (Redis down) costs the room these messages,
   // not the asker the reply: chat_send goes on either way.
   if (!p.message.empty()) {
-    bus_->Publish({p.room, p.user, p.message, /*from_bot=*/false, now});
+    bus_->Publish({p.room, p.author, p.message, /*from_bot=*/false, now});
   }
   const std::string reply = BotReply(p.message, now);
   bool live = stream.Send(Event::Named("update").Text("Bot is thinking...")) &&
@@ -170,7 +206,7 @@ void ChatService::ChatSend(sdk::Request request, sdk::Stream stream) const {
 
 void ChatService::ChatPost(sdk::Request request, sdk::Stream stream) const {
   const ChatParams p = ReadParams(request);
-  absl::Status status = ValidateChatParams(p.message, p.room, p.user);
+  absl::Status status = p.Validate(request);
   if (status.ok() && p.message.empty()) {
     status = absl::InvalidArgumentError("message is empty");
   }
@@ -178,8 +214,8 @@ void ChatService::ChatPost(sdk::Request request, sdk::Stream stream) const {
     stream.Finish(status);
     return;
   }
-  if (!bus_->Publish(
-          {p.room, p.user, p.message, /*from_bot=*/false, options_.clock()})) {
+  if (!bus_->Publish({p.room, p.author, p.message, /*from_bot=*/false,
+                      options_.clock()})) {
     // The shared bus (Redis) is unreachable; the bus logged why.
     stream.Finish(absl::UnavailableError("chat rooms unavailable, try again"));
     return;

@@ -17,6 +17,12 @@
 //               ends with the bus's error, UNAVAILABLE. Async: no thread per
 //               subscriber.
 //
+// Who wrote a message (AuthorName): on an authenticated route the verified
+// name the frontend passes (claim "name", else the subject); the `user`
+// param is then ignored. An anonymous request keeps the name typed into
+// `user` but is shown marked as a guest, "guest:NAME", so nobody can post
+// as a signed-in user by typing their name.
+//
 // Thread-safety: ChatService is immutable after construction; its handlers
 // run concurrently on gRPC and per-call threads. The bus must be
 // thread-safe and outlive every server the service is registered with.
@@ -75,8 +81,12 @@ std::string UrlEncode(absl::string_view value);
 std::string ChatSendUrl(absl::string_view room, absl::string_view user,
                         absl::string_view message);
 
-// chat_form's fragment: the user's bubble (when `message` is not empty) and
-// the bot bubble that streams chat_send into itself.
+// chat_form's fragment: the user's bubble (when `message` is not empty),
+// shown as from `author`, and the bot bubble that streams chat_send into
+// itself, with `user` (the name as typed, unmarked) in its URL.
+sdk::Html ChatFormHtml(absl::string_view room, absl::string_view author,
+                       absl::string_view user, absl::string_view message);
+// The same with author = user.
 sdk::Html ChatFormHtml(absl::string_view room, absl::string_view user,
                        absl::string_view message);
 
@@ -85,6 +95,16 @@ sdk::Html BubbleInner(absl::string_view user, absl::string_view text);
 
 // A room message as chat_stream sends it.
 sdk::Html RoomMessageHtml(const ChatMessage& message);
+
+// The name a message from `request` is shown under (not escaped: rendering
+// escapes it). Authenticated: Claim("name") if not empty, else Subject(),
+// cut to kMaxNameBytes at a UTF-8 character boundary; `typed_user` is
+// ignored. Anonymous: kGuestMark + `typed_user`, or "guest" alone when
+// `typed_user` is empty or "guest". The mark comes first, so nothing the
+// guest types (e.g. bidi controls) can hide it or blend into it.
+std::string AuthorName(const sdk::Request& request,
+                       absl::string_view typed_user);
+inline constexpr absl::string_view kGuestMark = "guest:";
 
 // Checks message / room / user against the limits above.
 absl::Status ValidateChatParams(absl::string_view message,

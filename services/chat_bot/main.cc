@@ -5,6 +5,7 @@
 //
 //   chat_bot --listen=127.0.0.1:50051 --think_delay=300ms --word_delay=80ms
 //   chat_bot --listen=0.0.0.0:50051 --room_bus=redis --redis=redis:6379
+//       --redis_password_file=/run/secrets/redis_password
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/redis/redis_connect.h"
 #include "common/sdk/sdk.h"
 #include "services/chat_bot/chat_service.h"
 #include "services/chat_bot/redis_room_bus.h"
@@ -32,6 +34,9 @@ ABSL_FLAG(std::string, redis, "127.0.0.1:6379",
           "Redis host:port for --room_bus=redis");
 ABSL_FLAG(std::string, redis_channel_prefix,
           "ssebridge:chat:", "Redis pub/sub channel of room R is PREFIX + R");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "file whose first line is the Redis password (AUTH password) or "
+          "\"user password\" (an ACL user); empty = no AUTH");
 ABSL_FLAG(absl::Duration, redis_max_backoff, absl::Seconds(5),
           "longest pause between reconnect attempts while Redis is down");
 
@@ -55,6 +60,19 @@ int main(int argc, char** argv) {
       spdlog::error("chat_bot: --redis: {}",
                     std::string(options.status().message()));
       return 2;
+    }
+    if (const std::string path = absl::GetFlag(FLAGS_redis_password_file);
+        !path.empty()) {
+      ssebridge::redis::RedisEndpoint credentials;
+      if (absl::Status s =
+              ssebridge::redis::ReadRedisPasswordFile(path, credentials);
+          !s.ok()) {
+        spdlog::error("chat_bot: --redis_password_file: {}",
+                      std::string(s.message()));
+        return 2;
+      }
+      options->user = credentials.user;
+      options->password = credentials.password;
     }
     auto redis = std::make_unique<chat::RedisRoomBus>(*options);
     // Serve either way: the bus keeps reconnecting, and until it is up

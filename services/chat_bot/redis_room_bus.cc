@@ -18,36 +18,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/redis/redis_connect.h"
 #include "spdlog/spdlog.h"
 
 namespace ssebridge::services::chat {
 namespace {
 
-timeval TimevalOf(absl::Duration d) {
-  const int64_t us = std::max<int64_t>(1, absl::ToInt64Microseconds(d));
-  return timeval{static_cast<time_t>(us / 1000000),
-                 static_cast<suseconds_t>(us % 1000000)};
-}
-
 std::string Endpoint(const RedisRoomBusOptions& o) {
   return absl::StrCat(o.host, ":", o.port);
 }
 
-// A connected context with `io_timeout` on each read and write, or why not.
+// A connected, authenticated context with `io_timeout` on each read and
+// write, or why not.
 absl::StatusOr<redisContext*> Connect(const RedisRoomBusOptions& o,
                                       absl::Duration io_timeout) {
-  redisContext* c = redisConnectWithTimeout(o.host.c_str(), o.port,
-                                            TimevalOf(o.connect_timeout));
-  if (c == nullptr) return absl::ResourceExhaustedError("redis: no memory");
-  if (c->err != 0) {
-    std::string error = c->errstr;
-    redisFree(c);
-    return absl::UnavailableError(
-        absl::StrCat("redis ", Endpoint(o), ": ", error));
-  }
-  redisSetTimeout(c, TimevalOf(io_timeout));
-  redisEnableKeepAlive(c);
-  return c;
+  redis::RedisEndpoint endpoint;
+  endpoint.host = o.host;
+  endpoint.port = o.port;
+  endpoint.user = o.user;
+  endpoint.password = o.password;
+  return redis::ConnectRedis(endpoint, o.connect_timeout, io_timeout);
 }
 
 // Writes everything appended to the context.

@@ -51,6 +51,10 @@ namespace ssebridge::services::chat {
 struct RedisRoomBusOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // AUTH before use (see common/redis/redis_connect.h): `password` alone,
+  // or `user` and `password` for an ACL user; none if empty.
+  std::string user;
+  std::string password;
   // Room "lobby" is channel "ssebridge:chat:lobby".
   std::string channel_prefix = "ssebridge:chat:";
   // Bounds a TCP connect, and each read/write of the publisher connection.

@@ -77,7 +77,11 @@ async function main() {
     await page.waitForTimeout(500);
     await shot("chat");
 
+    // Sign in (the demo's development login) as "demo", the notifier's user.
     await page.goto(base + "/notifications.html");
+    await page.waitForSelector('body[data-auth]', { timeout: T });
+    await page.fill("#who", "demo");
+    await Promise.all([page.waitForNavigation(), page.click('#switch-user button[type="submit"]')]);
     await live();
     const text = 'form[hx-post="/api/notify"] input[name=text]';
     await page.fill(text, "Coffee is ready");

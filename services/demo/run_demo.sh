@@ -6,6 +6,10 @@
 #   PORT=8080        the frontend's port (passed as --port)
 #   BUILD_DIR=build  where the binaries and the built site (web/) are
 #   LOG_DIR=...      where each process logs (default: a new /tmp directory)
+#   REDIS_PORT=6390  a local redis-server (Debian's) for the notifications
+#                    history: appendonly, data and a generated password file
+#                    in $BUILD_DIR/demo-redis, so notifications survive demo
+#                    restarts. REDIS_PORT=0 (or no redis-server): in memory.
 #
 # Waits until every process listens, prints the URL, and stops everything on
 # Ctrl-C / SIGTERM (or when any process dies).
@@ -35,10 +39,20 @@ KEYGEN=$BUILD_DIR/frontend/auth/ssebridge-keygen
 # token cookie stays valid across demo restarts.
 KEY_DIR=${KEY_DIR:-$BUILD_DIR/demo-keys}
 
+REDIS_PORT=${REDIS_PORT:-6390}
+REDIS_DIR=${REDIS_DIR:-$BUILD_DIR/demo-redis}
+REDIS_SERVER=$(command -v redis-server || echo /usr/bin/redis-server)
+[[ -x $REDIS_SERVER ]] || REDIS_PORT=0
+
 command_for() {
   local name=$1 listen=127.0.0.1:${PORTS[$1]}
   case $name in
-    notifications) echo "${BINS[$name]} --listen=$listen --demo_interval=3s" ;;
+    notifications)
+      if ((REDIS_PORT)); then
+        echo "${BINS[$name]} --listen=$listen --demo_interval=3s --redis=127.0.0.1:$REDIS_PORT --redis_password_file=$REDIS_DIR/password"
+      else
+        echo "${BINS[$name]} --listen=$listen --demo_interval=3s"
+      fi ;;
     python_quotes) echo "$PYTHON $ROOT/services/python_quotes/quotes_server.py --listen $listen" ;;
     *) echo "${BINS[$name]} --listen=$listen" ;;
   esac
@@ -70,6 +84,7 @@ for name in "${NAMES[@]}"; do
   port_busy "${PORTS[$name]}" && busy+=("${PORTS[$name]} (for $name)")
 done
 port_busy "$PORT" && busy+=("$PORT (for the frontend; choose another with PORT=...)")
+((REDIS_PORT)) && port_busy "$REDIS_PORT" && busy+=("$REDIS_PORT (for redis-server; REDIS_PORT=... picks another, 0 = none)")
 if ((${#busy[@]})); then
   fail "port already in use on 127.0.0.1 - is another demo still running?"
   for b in "${busy[@]}"; do fail "  - $b"; done
@@ -174,6 +189,32 @@ launch() {  # name, port, command...
     return 1
   done
 }
+
+# Redis for the notifications history: a password made once (kept with the
+# data), given to redis-server through a config file, not its command line.
+if ((REDIS_PORT)); then
+  mkdir -p "$REDIS_DIR" && chmod 700 "$REDIS_DIR"
+  if [[ ! -s $REDIS_DIR/password ]]; then
+    (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$REDIS_DIR/password"; echo >>"$REDIS_DIR/password")
+  fi
+  (umask 077; printf 'requirepass "%s"\n' "$(head -n1 "$REDIS_DIR/password")" >"$REDIS_DIR/redis.conf")
+  start redis "$REDIS_SERVER" "$REDIS_DIR/redis.conf" --port "$REDIS_PORT" \
+    --bind 127.0.0.1 --dir "$REDIS_DIR" --save "" --appendonly yes --daemonize no
+  ready=0
+  for _ in $(seq 100); do
+    grep -q "Ready to accept connections" "$LOG_DIR/redis.log" 2>/dev/null && { ready=1; break; }
+    kill -0 "${PIDS[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ((!ready)); then
+    fail "redis-server did not start on 127.0.0.1:$REDIS_PORT. Last lines of $LOG_DIR/redis.log:"
+    tail -n 10 "$LOG_DIR/redis.log" | sed 's/^/    /' >&2
+    exit 1
+  fi
+  say "redis listening on 127.0.0.1:$REDIS_PORT (notifications history in $REDIS_DIR)"
+else
+  say "no redis-server: notifications are kept in memory (lost when the demo stops)"
+fi
 
 for name in "${NAMES[@]}"; do
   # shellcheck disable=SC2046  # command_for output is split into words

@@ -85,6 +85,11 @@ absl::StatusOr<LoadParams> ParseLoadParams(const sdk::Request& request) {
       return bad("idle", "want 0 or 1");
     p.idle = it->second == "1";
   }
+  if (auto it = params.find("ids"); it != params.end()) {
+    if (it->second != "0" && it->second != "1")
+      return bad("ids", "want 0 or 1");
+    p.ids = it->second == "1";
+  }
   return p;
 }
 
@@ -204,6 +209,7 @@ class LoadGenerator::Worker {
   static bool SendOne(Active& a) {
     ssebridge::action::v1::Event event;
     event.set_raw(MakePayload(RealtimeNs(), a.next_seq, a.params.bytes));
+    if (a.params.ids) event.set_id(absl::StrCat(a.next_seq));
     if (!a.stream.TrySend(std::move(event))) return false;
     ++a.next_seq;
     return true;

@@ -10,6 +10,8 @@
 //   idle   1 = send nothing and keep the stream open (held-connection tests)
 //   start_ms  wait this long before the first event (default 0, at most
 //          60000): lets every subscriber of a shared route join first
+//   ids    1 = every event carries its seq as its id (what a route's replay
+//          ring keeps); 0 (default) = no ids
 // Every event is a `raw` payload "t=<CLOCK_REALTIME ns> seq=<n> " followed by
 // 'x' padding up to `bytes`, so a client computes end-to-end latency and
 // checks ordering (seq counts 1, 2, 3, ... per stream).
@@ -40,11 +42,12 @@
 namespace ssebridge::loadgen {
 
 struct LoadParams {
-  double rate = 0;    // events/s; 0 = as fast as possible
-  int64_t count = 0;  // 0 = endless
-  size_t bytes = 64;  // payload size
-  bool idle = false;  // send nothing
+  double rate = 0;       // events/s; 0 = as fast as possible
+  int64_t count = 0;     // 0 = endless
+  size_t bytes = 64;     // payload size
+  bool idle = false;     // send nothing
   int64_t start_ms = 0;  // delay before the first event
+  bool ids = false;      // event id = seq
 };
 
 // Reads the request's parameters; INVALID_ARGUMENT names the bad one.

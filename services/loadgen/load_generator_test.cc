@@ -35,12 +35,15 @@ TEST(ParseLoadParamsTest, DefaultsAndValues) {
   EXPECT_EQ(d->bytes, 64u);
   EXPECT_FALSE(d->idle);
   EXPECT_EQ(d->start_ms, 0);
+  EXPECT_FALSE(d->ids);
   auto p = ParseLoadParams(Req({{"rate", "10.5"},
                                 {"count", "7"},
                                 {"bytes", "200"},
                                 {"idle", "1"},
-                                {"start_ms", "1500"}}));
+                                {"start_ms", "1500"},
+                                {"ids", "1"}}));
   ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->ids);
   EXPECT_EQ(p->start_ms, 1500);
   EXPECT_EQ(p->rate, 10.5);
   EXPECT_EQ(p->count, 7);
@@ -49,15 +52,16 @@ TEST(ParseLoadParamsTest, DefaultsAndValues) {
 }
 
 TEST(ParseLoadParamsTest, RejectsBadValues) {
-  for (auto [k, v] :
-       std::vector<std::pair<std::string, std::string>>{{"rate", "-1"},
-                                                        {"rate", "x"},
-                                                        {"rate", "nan"},
-                                                        {"count", "-3"},
-                                                        {"bytes", "99999999"},
-                                                        {"idle", "yes"},
-                                                        {"start_ms", "-1"},
-                                                        {"start_ms", "60001"}}) {
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"rate", "-1"},
+           {"rate", "x"},
+           {"rate", "nan"},
+           {"count", "-3"},
+           {"bytes", "99999999"},
+           {"idle", "yes"},
+           {"ids", "2"},
+           {"start_ms", "-1"},
+           {"start_ms", "60001"}}) {
     auto p = ParseLoadParams(Req({{k, v}}));
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument)
         << k << "=" << v;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace ssebridge::services::notifications {
 
@@ -143,6 +144,42 @@ size_t NotificationStore::SubscriberCount(absl::string_view user) const {
   if (state == nullptr) return 0;
   std::lock_guard<std::mutex> lock(state->mu);
   return state->subscribers.size();
+}
+
+namespace {
+FeedEntry ToEntry(const Notification& n) {
+  return FeedEntry{absl::StrCat(n.id), n.text, n.time};
+}
+}  // namespace
+
+absl::StatusOr<FeedEntry> NotificationStore::Append(absl::string_view user,
+                                                    std::string text,
+                                                    absl::Time time) {
+  return ToEntry(Add(user, std::move(text), time));
+}
+
+NotificationStore::SubscriberId NotificationStore::Watch(
+    absl::string_view user, absl::string_view last_event_id,
+    const std::function<void(const FeedReplay&)>& on_replay, LiveHandler live,
+    ClosedHandler /*on_closed: memory never goes away*/) {
+  return Subscribe(
+      user, last_event_id,
+      [&on_replay](const Replay& replay) {
+        FeedReplay out;
+        out.reset = replay.reset;
+        out.entries.reserve(replay.notifications.size());
+        for (const Notification& n : replay.notifications) {
+          out.entries.push_back(ToEntry(n));
+        }
+        on_replay(out);
+      },
+      [live = std::move(live)](const Notification& n) {
+        return live(ToEntry(n));
+      });
+}
+
+void NotificationStore::Unwatch(absl::string_view user, SubscriberId id) {
+  Unsubscribe(user, id);
 }
 
 }  // namespace ssebridge::services::notifications

@@ -1,5 +1,7 @@
-// NotificationStore: each user's notifications, kept in a bounded history
-// (ids 1, 2, 3... per user, as decimal strings on the wire), and the live
+// NotificationStore: the in-memory NotificationFeed (notification_feed.h),
+// used when no Redis is configured. Each user's notifications are kept in a
+// bounded history in this process (ids 1, 2, 3... per user, as decimal
+// strings on the wire; lost when the process ends), and the live
 // subscribers that get each new one. A reconnecting subscriber names the
 // last id it saw (SSE Last-Event-ID) and first gets what it missed:
 //
@@ -39,6 +41,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/notifications/notification_feed.h"
 
 namespace ssebridge::services::notifications {
 
@@ -59,11 +62,10 @@ struct Replay {
 Replay PlanReplay(const std::deque<Notification>& history, uint64_t last_id,
                   absl::string_view last_event_id);
 
-class NotificationStore {
+class NotificationStore final : public NotificationFeed {
  public:
   // Delivers one live notification; returning false unsubscribes.
   using Handler = std::function<bool(const Notification&)>;
-  using SubscriberId = uint64_t;
 
   explicit NotificationStore(size_t history_limit = 200,
                              size_t max_users = 100000);
@@ -87,6 +89,14 @@ class NotificationStore {
   size_t SubscriberCount(absl::string_view user) const;
   size_t history_limit() const { return history_limit_; }
   size_t UserCount() const;
+
+  // NotificationFeed, on top of the methods above (never fails).
+  absl::StatusOr<FeedEntry> Append(absl::string_view user, std::string text,
+                                   absl::Time time) override;
+  SubscriberId Watch(absl::string_view user, absl::string_view last_event_id,
+                     const std::function<void(const FeedReplay&)>& on_replay,
+                     LiveHandler live, ClosedHandler on_closed) override;
+  void Unwatch(absl::string_view user, SubscriberId id) override;
 
  private:
   struct User {

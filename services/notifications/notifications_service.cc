@@ -3,9 +3,7 @@
 #include <array>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace ssebridge::services::notifications {
 namespace {
@@ -14,56 +12,37 @@ using sdk::Escape;
 using sdk::Event;
 using sdk::Html;
 
-sdk::Event NotificationEvent(const Notification& n) {
+sdk::Event NotificationEvent(const FeedEntry& n) {
   return Event::Named("notification")
-      .Id(absl::StrCat(n.id))
-      .Html(NotificationHtml(n));
+      .Id(n.id)
+      .Html(NotificationHtml(n.text, n.time));
 }
 
-// Resolves the user of a request; an over-long name is an error.
-absl::StatusOr<std::string> UserOf(const sdk::Request& request) {
-  std::string user =
-      ResolveUser(request.Header("x-user"), request.Header("cookie"));
-  if (user.size() > kMaxUserBytes) {
+// The signed-in user of a request: its verified subject. UNAUTHENTICATED
+// (with `sign_in_to`) when anonymous; an over-long subject is an error.
+absl::StatusOr<std::string> UserOf(const sdk::Request& request,
+                                   absl::string_view sign_in_to) {
+  if (!request.Authenticated()) {
+    return absl::UnauthenticatedError(absl::StrCat("sign in to ", sign_in_to));
+  }
+  if (request.Subject().size() > kMaxUserBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("user is limited to ", kMaxUserBytes, " bytes"));
   }
-  return user;
+  return request.Subject();
 }
 
 }  // namespace
 
-std::string CookieValue(absl::string_view cookie_header,
-                        absl::string_view name) {
-  for (absl::string_view pair : absl::StrSplit(cookie_header, ';')) {
-    pair = absl::StripAsciiWhitespace(pair);
-    const size_t eq = pair.find('=');
-    if (eq == absl::string_view::npos) continue;
-    if (absl::StripAsciiWhitespace(pair.substr(0, eq)) != name) continue;
-    absl::string_view value = absl::StripAsciiWhitespace(pair.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
-    return std::string(value);
-  }
-  return "";
-}
-
-std::string ResolveUser(absl::string_view x_user,
-                        absl::string_view cookie_header) {
-  x_user = absl::StripAsciiWhitespace(x_user);
-  if (!x_user.empty()) return std::string(x_user);
-  std::string from_cookie = CookieValue(cookie_header, "user");
-  if (!from_cookie.empty()) return from_cookie;
-  return "demo";
-}
-
 Html NotificationHtml(const Notification& n) {
-  return Html(
-      "<li class=\"notification\">", Escape(n.text), " <time datetime=\"",
-      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", n.time, absl::UTCTimeZone()),
-      "\">", absl::FormatTime("%H:%M:%S", n.time, absl::UTCTimeZone()),
-      "</time></li>");
+  return NotificationHtml(n.text, n.time);
+}
+
+Html NotificationHtml(absl::string_view text, absl::Time time) {
+  return Html("<li class=\"notification\">", Escape(text), " <time datetime=\"",
+              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone()),
+              "\">", absl::FormatTime("%H:%M:%S", time, absl::UTCTimeZone()),
+              "</time></li>");
 }
 
 std::string DemoText(uint64_t n) {
@@ -76,9 +55,9 @@ std::string DemoText(uint64_t n) {
   return text;
 }
 
-NotificationsService::NotificationsService(NotificationStore* store,
+NotificationsService::NotificationsService(NotificationFeed* feed,
                                            std::function<absl::Time()> clock)
-    : store_(store), clock_(std::move(clock)) {}
+    : feed_(feed), clock_(std::move(clock)) {}
 
 void NotificationsService::Register(sdk::ActionServer& server) const {
   server
@@ -93,7 +72,7 @@ void NotificationsService::Register(sdk::ActionServer& server) const {
 
 void NotificationsService::Notify(sdk::Request request,
                                   sdk::Stream stream) const {
-  absl::StatusOr<std::string> user = UserOf(request);
+  absl::StatusOr<std::string> user = UserOf(request, "send notifications");
   if (!user.ok()) {
     stream.Finish(user.status());
     return;
@@ -104,15 +83,21 @@ void NotificationsService::Notify(sdk::Request request,
         absl::StrCat("text must be 1..", kMaxTextBytes, " bytes")));
     return;
   }
-  const Notification added = store_->Add(*user, std::move(text), clock_());
-  stream.TrySend(Event::Named("sent").Html("<span class=\"sent\" data-id=\"",
-                                           added.id, "\">sent</span>"));
+  const absl::StatusOr<FeedEntry> added =
+      feed_->Append(*user, std::move(text), clock_());
+  if (!added.ok()) {
+    stream.Finish(added.status());
+    return;
+  }
+  // Ids are digits (memory) or digits-digits (Redis); escaped all the same.
+  stream.TrySend(Event::Named("sent").Html(
+      "<span class=\"sent\" data-id=\"", Escape(added->id), "\">sent</span>"));
   stream.Finish();
 }
 
 void NotificationsService::Notifications(sdk::Request request,
                                          sdk::Stream stream) const {
-  absl::StatusOr<std::string> user = UserOf(request);
+  absl::StatusOr<std::string> user = UserOf(request, "read notifications");
   if (!user.ok()) {
     stream.Finish(user.status());
     return;
@@ -124,32 +109,34 @@ void NotificationsService::Notifications(sdk::Request request,
     s.Finish(absl::UnavailableError(
         "too many undelivered notifications; reconnect to resume"));
   };
-  const NotificationStore::SubscriberId id = store_->Subscribe(
+  const NotificationFeed::SubscriberId id = feed_->Watch(
       *user, request.last_event_id(),
-      [&](const Replay& replay) {
+      [&](const FeedReplay& replay) {
         if (replay.reset && !stream.TrySend(Event::Named("reset").Html(""))) {
           fell_behind(stream);
           return;
         }
-        for (const Notification& n : replay.notifications) {
+        for (const FeedEntry& n : replay.entries) {
           if (!stream.TrySend(NotificationEvent(n))) {
             fell_behind(stream);
             return;
           }
         }
       },
-      [stream, fell_behind](const Notification& n) mutable {
+      [stream, fell_behind](const FeedEntry& n) mutable {
         if (stream.TrySend(NotificationEvent(n))) return true;
         fell_behind(stream);  // no-op if the client is gone
         return false;
-      });
+      },
+      [stream](const absl::Status& why) mutable { stream.Finish(why); });
+  if (id == 0) return;  // already finished with the reason
   stream.OnCancel(
-      [store = store_, user = *user, id] { store->Unsubscribe(user, id); });
+      [feed = feed_, user = *user, id] { feed->Unwatch(user, id); });
 }
 
-DemoNotifier::DemoNotifier(NotificationStore* store, absl::Duration interval,
+DemoNotifier::DemoNotifier(NotificationFeed* feed, absl::Duration interval,
                            std::string user)
-    : store_(store), interval_(interval), user_(std::move(user)) {
+    : feed_(feed), interval_(interval), user_(std::move(user)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -169,7 +156,8 @@ void DemoNotifier::Run() {
                        [this] { return stop_; })) {
     lock.unlock();
     ++n;
-    store_->Add(user_, DemoText(n), absl::Now());
+    // A failure (Redis down) is the feed's to log; the next one may work.
+    feed_->Append(user_, DemoText(n), absl::Now()).IgnoreError();
     lock.lock();
   }
 }

@@ -11,6 +11,19 @@ fragment each and ids 0, 1, 2, ...; then the call ends OK, so the frontend sends
 its terminal `done` event. A browser that reconnects with Last-Event-ID k gets
 the quotes after k. Any other action is UNIMPLEMENTED.
 
+Who is asking: on a route with authentication the frontend passes the verified
+identity as gRPC metadata, read here with context.invocation_metadata():
+`x-ssebridge-sub` (the token's subject) and `x-ssebridge-claim-<claim>` (e.g.
+`x-ssebridge-claim-name`). It strips client-sent `x-ssebridge-*` headers, so
+these keys are the only identity to trust; never a header or param naming a
+user. When a subject is present, the first quote this call sends (also the
+first after a Last-Event-ID resume) starts with a greeting inside its figure:
+<p class="quote-greeting">Hello, NAME!</p>, NAME being the `name` claim if
+present, else the subject, cut to 64 characters and HTML-escaped. No extra
+event, so ids, counts and the page's sse-swap="quote" stay as they are.
+Anonymous calls get no greeting.
+A metadata key sent more than once counts as absent, as in the C++ SDK.
+
 Uses only Debian's python3-grpcio and python3-grpc-tools. The Python code for
 the protos is generated at start-up with grpc_tools.protoc into a temporary
 directory (or --gen_dir), never committed. grpc.health.v1 is served as well
@@ -33,6 +46,7 @@ import signal
 import sys
 import tempfile
 import threading
+import urllib.parse
 from concurrent import futures
 
 import grpc
@@ -139,11 +153,46 @@ def parse_int(params, name, default, lo, hi):
     return value, None
 
 
-def render_quote(index):
+SUBJECT_KEY = "x-ssebridge-sub"
+CLAIM_PREFIX = "x-ssebridge-claim-"
+
+
+def verified_metadata(context):
+    """The call's metadata as a dict; a key sent more than once is left out
+    (which of two subjects would be the right one? neither)."""
+    seen, repeated = {}, set()
+    for key, value in context.invocation_metadata() or ():
+        key = key.lower()
+        if key.startswith("x-ssebridge-"):
+            # Percent-encoded by the frontend where not printable ASCII.
+            value = urllib.parse.unquote(value, errors="replace")
+        if key in seen:
+            repeated.add(key)
+        seen[key] = value
+    for key in repeated:
+        del seen[key]
+    return seen
+
+
+def greeting_name(metadata):
+    """Whom to greet: the verified `name` claim, else the subject; None when
+    the call is anonymous."""
+    subject = metadata.get(SUBJECT_KEY, "")
+    if not subject:
+        return None
+    return metadata.get(CLAIM_PREFIX + "name", "") or subject
+
+
+def render_quote(index, greet=None):
     text, author = QUOTES[index % len(QUOTES)]
-    return ('<figure class="quote"><blockquote>%s</blockquote>'
+    greeting = ""
+    if greet is not None:
+        greeting = ('<p class="quote-greeting">Hello, %s!</p>'
+                    % html.escape(greet[:64]))
+    return ('<figure class="quote">%s<blockquote>%s</blockquote>'
             '<figcaption><span class="quote-num">#%d</span> %s</figcaption>'
-            '</figure>' % (html.escape(text), index + 1, html.escape(author)))
+            '</figure>' % (greeting, html.escape(text), index + 1,
+                           html.escape(author)))
 
 
 def make_servicer(action_pb2, action_grpc):
@@ -161,6 +210,7 @@ def make_servicer(action_pb2, action_grpc):
             start = 0
             if request.last_event_id.isdigit():
                 start = int(request.last_event_id) + 1
+            greet = greeting_name(verified_metadata(context))
             # Wakes the pause below at once when the browser goes away.
             gone = threading.Event()
             context.add_callback(gone.set)
@@ -169,8 +219,9 @@ def make_servicer(action_pb2, action_grpc):
                     return
                 if not context.is_active():
                     return
-                yield action_pb2.Event(event="quote", id=str(i),
-                                       html=render_quote(i))
+                yield action_pb2.Event(
+                    event="quote", id=str(i),
+                    html=render_quote(i, greet if i == start else None))
     return ActionService()
 
 

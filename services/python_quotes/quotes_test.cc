@@ -3,7 +3,11 @@
 // port (with Debian's /usr/bin/python3 + python3-grpcio + python3-grpc-tools,
 // installed by `make deps`; this test installs nothing), a FrontendServer
 // in-process with routes to it, and reads the streams with a raw SSE client.
+// Who-is-asking metadata (x-ssebridge-sub, x-ssebridge-claim-name) is sent
+// by calling the service directly over gRPC, as the frontend does on an
+// authenticated route.
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -12,6 +16,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -22,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
+#include "ssebridge/action/v1/action.grpc.pb.h"
 #include "tests/util/sse_client.h"
 
 #ifndef SSEBRIDGE_PYTHON3
@@ -34,6 +41,8 @@ namespace {
 using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::SseClient;
 using ::testing::HasSubstr;
+using ::testing::Not;
+namespace v1 = ::ssebridge::action::v1;
 
 template <typename Pred>
 bool WaitFor(Pred pred, absl::Duration timeout) {
@@ -60,8 +69,8 @@ class PythonService {
       if (getppid() != parent) _exit(1);
       dup2(out[1], 1);
       dup2(out[1], 2);
-      execl(SSEBRIDGE_PYTHON3, SSEBRIDGE_PYTHON3, QUOTES_SERVER_PY,
-            "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+      execl(SSEBRIDGE_PYTHON3, SSEBRIDGE_PYTHON3, QUOTES_SERVER_PY, "--listen",
+            "127.0.0.1:0", static_cast<char*>(nullptr));
       _exit(127);
     }
     close(out[1]);
@@ -205,7 +214,82 @@ TEST_F(PythonQuotesTest, StreamsQuotesThenDone) {
   }
   // The service escapes its text: "Abelson & Sussman" arrives as &amp;.
   EXPECT_THAT(c.events()[0].data, HasSubstr("Abelson &amp; Gerald"));
+  // Anonymous: nobody to greet.
+  EXPECT_THAT(c.events()[0].data, Not(HasSubstr("quote-greeting")));
   EXPECT_EQ(c.events()[3].type, "done");
+}
+
+// One call straight to the Python service with `metadata`: its events.
+std::vector<v1::Event> CallDirect(
+    int port, const v1::ActionRequest& request,
+    const std::vector<std::pair<std::string, std::string>>& metadata) {
+  auto stub = v1::ActionService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
+  auto reader = stub->Run(&context, request);
+  std::vector<v1::Event> events;
+  v1::Event event;
+  while (reader->Read(&event)) events.push_back(event);
+  grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return events;
+}
+
+v1::ActionRequest QuotesRequest(int n) {
+  v1::ActionRequest request;
+  request.set_action("quotes");
+  (*request.mutable_params())["n"] = absl::StrCat(n);
+  (*request.mutable_params())["interval_ms"] = "0";
+  return request;
+}
+
+TEST_F(PythonQuotesTest, FirstQuoteGreetsTheVerifiedUser) {
+  const int port = service_->port();
+  auto events =
+      CallDirect(port, QuotesRequest(2), {{"x-ssebridge-sub", "kim<1>"}});
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_THAT(events[0].html(),
+              HasSubstr("<figure class=\"quote\"><p class=\"quote-greeting\">"
+                        "Hello, kim&lt;1&gt;!</p><blockquote>"));
+  EXPECT_THAT(events[1].html(), Not(HasSubstr("quote-greeting")));
+
+  // The name claim, when the route passes it, is preferred (and escaped).
+  events = CallDirect(
+      port, QuotesRequest(1),
+      {{"x-ssebridge-sub", "u-17"}, {"x-ssebridge-claim-name", "Kim & Co"}});
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_THAT(events[0].html(), HasSubstr("Hello, Kim &amp; Co!</p>"));
+
+  // A resumed stream greets on the first quote it sends.
+  v1::ActionRequest resumed = QuotesRequest(4);
+  resumed.set_last_event_id("1");
+  events = CallDirect(port, resumed, {{"x-ssebridge-sub", "kim"}});
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].id(), "2");
+  EXPECT_THAT(events[0].html(), HasSubstr("Hello, kim!"));
+}
+
+TEST_F(PythonQuotesTest, AnonymousOrSelfNamedCallsAreNotGreeted) {
+  const int port = service_->port();
+  // A header or param naming a user, or a claim without a subject, is no
+  // identity; neither is a subject sent twice.
+  v1::ActionRequest request = QuotesRequest(1);
+  (*request.mutable_headers())["x-user"] = "kim";
+  (*request.mutable_params())["user"] = "kim";
+  for (const auto& metadata :
+       std::vector<std::vector<std::pair<std::string, std::string>>>{
+           {},
+           {{"x-ssebridge-claim-name", "Kim"}},
+           {{"x-ssebridge-sub", ""}},
+           {{"x-ssebridge-sub", "kim"}, {"x-ssebridge-sub", "root"}}}) {
+    auto events = CallDirect(port, request, metadata);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_THAT(events[0].html(), Not(HasSubstr("quote-greeting")))
+        << (metadata.empty() ? "no metadata" : metadata[0].first);
+    EXPECT_THAT(events[0].html(), Not(HasSubstr("Hello")));
+  }
 }
 
 TEST_F(PythonQuotesTest, DefaultsAreFiveQuotes) {
@@ -223,8 +307,8 @@ TEST_F(PythonQuotesTest, IntervalPacesTheStream) {
   ASSERT_TRUE(c.Connect(port()));
   const absl::Time start = absl::Now();
   ASSERT_TRUE(c.Get("/api/quotes?n=3&interval_ms=200"));
-  ASSERT_TRUE(c.ReadUntil([&] { return c.events().size() >= 1; },
-                          absl::Seconds(5)));
+  ASSERT_TRUE(
+      c.ReadUntil([&] { return c.events().size() >= 1; }, absl::Seconds(5)));
   const absl::Duration first = absl::Now() - start;
   ASSERT_TRUE(c.ReadToEof(absl::Seconds(10)));
   const absl::Duration total = absl::Now() - start;
@@ -283,8 +367,8 @@ TEST_F(PythonQuotesTest, DisconnectEndsTheCall) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
   ASSERT_TRUE(c.Get("/api/quotes?n=1000&interval_ms=60000"));
-  ASSERT_TRUE(c.ReadUntil([&] { return c.events().size() >= 1; },
-                          absl::Seconds(5)));
+  ASSERT_TRUE(
+      c.ReadUntil([&] { return c.events().size() >= 1; }, absl::Seconds(5)));
   EXPECT_EQ(frontend_->live_sessions(), 1);
   c.Close();
   EXPECT_TRUE(WaitFor([] { return frontend_->live_sessions() == 0; },

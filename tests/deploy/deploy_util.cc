@@ -149,7 +149,8 @@ TempDir::~TempDir() {
 
 // ------------------------------------------------------------ RedisServer
 
-RedisServer::RedisServer(std::string dir) : dir_(std::move(dir)) {}
+RedisServer::RedisServer(std::string dir, RedisServerOptions options)
+    : dir_(std::move(dir)), options_(std::move(options)) {}
 
 RedisServer::~RedisServer() { Stop(); }
 
@@ -171,10 +172,30 @@ absl::Status RedisServer::Start(int port) {
     const int p = port != 0 ? port : FreeLoopbackPort();
     port_ = p;
     const std::string log = absl::StrCat(dir_, "/redis-", p, ".log");
-    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        binary, "--port", absl::StrCat(p), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", dir_, "--logfile", log, "--daemonize",
-        "no", "--protected-mode", "yes"});
+    std::vector<std::string> argv = {binary,
+                                     "--port",
+                                     absl::StrCat(p),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     options_.appendonly ? "yes" : "no",
+                                     "--dir",
+                                     dir_,
+                                     "--logfile",
+                                     log,
+                                     "--daemonize",
+                                     "no",
+                                     "--protected-mode",
+                                     "yes"};
+    if (options_.appendonly) {
+      argv.insert(argv.end(), {"--appendfsync", "always"});
+    }
+    if (!options_.password.empty()) {
+      argv.insert(argv.end(), {"--requirepass", options_.password});
+    }
+    process_ = std::make_unique<ChildProcess>(argv);
     if (!process_->started()) {
       process_.reset();
       return absl::InternalError("cannot start redis-server");
@@ -230,6 +251,16 @@ absl::StatusOr<std::string> RedisServer::Command(
     return absl::UnavailableError(error);
   }
   redisSetTimeout(c, tv);
+  if (!options_.password.empty()) {
+    auto* auth = static_cast<redisReply*>(
+        redisCommand(c, "AUTH %s", options_.password.c_str()));
+    const bool ok = auth != nullptr && auth->type != REDIS_REPLY_ERROR;
+    if (auth != nullptr) freeReplyObject(auth);
+    if (!ok) {
+      redisFree(c);
+      return absl::PermissionDeniedError("AUTH failed");
+    }
+  }
   std::vector<const char*> argv;
   std::vector<size_t> lengths;
   for (const std::string& a : args) {

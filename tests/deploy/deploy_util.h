@@ -59,10 +59,17 @@ class TempDir {
 };
 
 // A real redis-server on 127.0.0.1, logging to a file in `dir`, no
-// persistence. Stop/Start again keeps the port (a restart).
+// persistence unless `appendonly` (then the AOF lives in `dir`, fsync every
+// write, and a restart in the same dir has everything acknowledged). With a
+// `password` it runs with requirepass and Command authenticates. Stop/Start
+// again keeps the port (a restart).
+struct RedisServerOptions {
+  std::string password;
+  bool appendonly = false;
+};
 class RedisServer {
  public:
-  explicit RedisServer(std::string dir);
+  explicit RedisServer(std::string dir, RedisServerOptions options = {});
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -93,6 +100,7 @@ class RedisServer {
 
  private:
   std::string dir_;
+  RedisServerOptions options_;
   int port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { launch } from "./lib/browser.mjs";
 import { installProbe, sseRecords } from "./lib/page_probe.mjs";
-import { Stack, sleep, waitFor } from "./lib/stack.mjs";
+import { Stack, devLogin, sleep, waitFor } from "./lib/stack.mjs";
 
 const tag = Math.random().toString(36).slice(2, 8);
 let stack;
@@ -170,6 +170,11 @@ describe("chat", () => {
 
   test("3. two browsers in one room see each other's messages live", async (t) => {
     const seen = problemsSince([alice, bob]);
+    // Signed in (the demo's dev login): the room shows each verified name.
+    for (const [ctx, name] of [[alice, "alice"], [bob, "bob"]]) {
+      await ctx.addCookies([{ name: "ssebridge_token", value: await devLogin(stack.base, name), url: stack.base }]);
+    }
+    t.after(() => Promise.all([alice.clearCookies(), bob.clearCookies()]));
     const pa = await openChat(t, alice);
     const pb = await openChat(t, bob);
     const lobby = await openChat(t, alice);  // must not see them

@@ -1,17 +1,19 @@
-// Notifications page (frontend/web/site/notifications.html): the page's
-// stream is cut while notifications keep being posted; after the browser
-// reconnects (Last-Event-ID) it shows every notification exactly once, in
-// order.
+// Notifications page (frontend/web/site/notifications.html), behind the
+// demo's development login (issue 17): two users signed in in two browsers
+// each see only their own notifications, and a page without a login opens
+// no stream. Then the page's stream is cut while notifications keep being
+// posted; after the browser reconnects (Last-Event-ID) it shows every
+// notification exactly once, in order.
 //
 // Two frontends share the notifications service: the page talks to one,
 // which is restarted on the same port; the test posts through the other
-// (POST /api/notify, x-user header), which stays up, so posting never
-// pauses and every posted id is known from the `sent` fragment.
+// (POST /api/notify with the user's token), which stays up, so posting
+// never pauses and every posted id is known from the `sent` fragment.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { launch } from "./lib/browser.mjs";
 import { installProbe, sseRecords } from "./lib/page_probe.mjs";
-import { Stack, sleep, waitFor } from "./lib/stack.mjs";
+import { Stack, devLogin, sleep, waitFor } from "./lib/stack.mjs";
 
 const tag = Math.random().toString(36).slice(2, 8);
 const POST_EVERY_MS = 150;
@@ -25,13 +27,14 @@ function startPosting(user, prefix) {
   let stopped = false;
   const errors = [];
   const loop = (async () => {
+    const token = await devLogin(poster.base, user);
     for (let i = 1; !stopped; i++) {
       const text = `${prefix} ${i}`;
       const t = Date.now();
       try {
         const r = await fetch(poster.base + "/api/notify", {
           method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", "x-user": user },
+          headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Bearer ${token}` },
           body: new URLSearchParams({ text }),
           signal: AbortSignal.timeout(5000),
         });
@@ -56,6 +59,19 @@ function startPosting(user, prefix) {
   };
 }
 
+// Signs `page` in as `user` through the page's own form and waits until its
+// inbox stream is live.
+async function signIn(page, user) {
+  // Signed out first: the page then opens no stream until the sign-in.
+  await page.goto(stack.base + "/auth/dev-login/logout");
+  await page.goto(stack.base + "/notifications.html");
+  await page.waitForSelector('body[data-auth="anonymous"]');
+  await page.fill("#who", user);
+  await Promise.all([page.waitForNavigation(), page.click('#switch-user button[type="submit"]')]);
+  await page.waitForSelector('body[data-auth="signed-in"]');
+  await page.waitForSelector('#conn[data-state="live"]');
+}
+
 // Opens the page as a fresh user, posts notifications all along, runs
 // `cut` (which takes the page's frontend away and brings it back, returning
 // how long it was down), and checks what the page shows. `attempts`: how
@@ -65,7 +81,6 @@ async function runOutage(t, kind, cut, { attempts = 1 } = {}) {
   const user = `e2e-${kind}-${tag}`;
   const page = await browser.newPage();
   t.after(() => page.close().catch(() => {}));
-  await browser.addCookies([{ name: "user", value: user, url: stack.base }]);
   const streamRequests = [];
   page.on("request", (r) => {
     if (new URL(r.url()).pathname !== "/api/notifications") return;
@@ -73,8 +88,7 @@ async function runOutage(t, kind, cut, { attempts = 1 } = {}) {
     streamRequests.push(entry);
     r.allHeaders().then((h) => { entry.headers = h; }, () => {});
   });
-  await page.goto(stack.base + "/notifications.html");
-  await page.waitForSelector('#conn[data-state="live"]');
+  await signIn(page, user);
   assert.equal(await page.inputValue("#who"), user, "the page runs as the test's user");
 
   const posting = startPosting(user, `note-${kind}-${tag}`);
@@ -152,6 +166,37 @@ describe("notifications", () => {
   after(async () => {
     if (browser) await browser.cleanup();
     if (stack) await stack.stop();
+  });
+
+  test("two users in two browsers each see only their own inbox; no login, no stream", async (t) => {
+    const other = await launch();
+    t.after(() => other.cleanup());
+    const alice = `e2e-alice-${tag}`, bob = `e2e-bob-${tag}`;
+    const pa = await browser.newPage(), pb = await other.newPage();
+    t.after(() => pa.close().catch(() => {}));
+    await signIn(pa, alice);
+    await signIn(pb, bob);
+    const pA = startPosting(alice, `for-alice-${tag}`), pB = startPosting(bob, `for-bob-${tag}`);
+    const texts = (p) => p.$$eval("#notif-list li.notification", (l) => l.map((li) => li.firstChild.textContent.trim()));
+    await waitFor(async () => (await texts(pa)).length >= 3 && (await texts(pb)).length >= 3,
+                  { timeoutMs: 15000, what: "3 notifications on each page" });
+    await pA.stop();
+    await pB.stop();
+    const [ta, tb] = [await texts(pa), await texts(pb)];
+    assert.ok(ta.every((x) => x.startsWith(`for-alice-${tag}`)), `alice sees only hers: ${ta}`);
+    assert.ok(tb.every((x) => x.startsWith(`for-bob-${tag}`)), `bob sees only his: ${tb}`);
+
+    // Signed out: the page opens no stream, and the stream refuses it.
+    const asked = [];
+    pb.on("request", (r) => { if (new URL(r.url()).pathname === "/api/notifications") asked.push(r.url()); });
+    await pb.goto(stack.base + "/auth/dev-login/logout");
+    await pb.goto(stack.base + "/notifications.html");
+    await pb.waitForSelector('body[data-auth="anonymous"]');
+    assert.equal(await pb.textContent("#conn"), "Not signed in");
+    const status = await pb.evaluate(async () => (await fetch("/api/notifications")).status);
+    assert.equal(status, 401, "the stream without a token");
+    assert.equal(asked.length, 1, "the only request for the stream was the test's own fetch");
+    assert.deepEqual(browser.problems, []);
   });
 
   test("4a. frontend restart (SIGTERM): resume with Last-Event-ID, exactly once, in order", async (t) => {

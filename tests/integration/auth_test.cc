@@ -5,6 +5,7 @@
 // auth-expired at its token's exp (call cancelled); CSRF on cookie POSTs;
 // the development login; refusals counted in /metrics. Real sockets on
 // 127.0.0.1, a real gRPC test service, keys made for the test.
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/frontend_fixture.h"
+#include "tests/util/child_process.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
 #include "tests/util/test_util.h"
@@ -41,19 +43,7 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// A plain exchange; returns the client once the response (head and a
-// Content-Length body) is in.
-std::unique_ptr<SseClient> Exchange(int port, const std::string& raw) {
-  auto c = std::make_unique<SseClient>();
-  EXPECT_TRUE(c->Connect(port));
-  EXPECT_TRUE(c->SendAll(raw));
-  c->ReadHead();
-  size_t n = 0;
-  if (absl::SimpleAtoi(c->header("content-length"), &n)) {
-    c->ReadUntil([&] { return c->raw_body().size() >= n; });
-  }
-  return c;
-}
+using integration::Exchange;
 
 class AuthTest : public ::testing::Test {
  protected:
@@ -382,6 +372,72 @@ TEST_F(AuthTest, DevLoginSetsAnHttpOnlyCookieThatOpensStreams) {
       Exchange(port_, "GET /auth/dev-login/logout HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(out->status(), 303);
   EXPECT_THAT(out->header("set-cookie"), HasSubstr("Max-Age=0"));
+}
+
+// Key rotation: the provider's JWKS file is replaced by one with a new key
+// (as a cron job refreshing it from the issuer would). The real binary
+// takes the new key on SIGHUP at once (it would also notice the change
+// within a second), and a file that does not parse keeps the keys it has.
+TEST_F(AuthTest, SighupRereadsTheJwksFileAndABrokenFileKeepsTheOldKeys) {
+  const std::string config = dir_ + "/frontend.yaml";
+  {
+    std::ofstream out(config);
+    out << "listen:\n  port: 0\nbackends:\n  - name: test\n    target: "
+        << backend_.target() << "\nroutes:\n  - path: /req/tokens\n"
+        << "    backend: test\n    action: tokens\n    auth: required\n"
+        << "auth:\n  providers:\n    - name: main\n"
+        << "      issuer: https://login.test\n      audiences: [sse-bridge]\n"
+        << "      jwks_file: " << jwks_ << "\n      algorithms: [ES256]\n"
+        << "logging:\n  level: warn\n";
+  }
+  ssebridge::testing::ChildProcess fe(
+      {SSEBRIDGE_FRONTEND_BIN, "--config=" + config});
+  auto line = fe.WaitForLine("listening on", absl::Seconds(20));
+  ASSERT_TRUE(line.has_value());
+  port_ = ssebridge::testing::PortFromListeningLine(*line);
+  ASSERT_GT(port_, 0);
+  const std::string old_token = Token("old");
+  ASSERT_EQ(Tokens("/req/tokens", "a", {"Authorization: Bearer " + old_token}),
+            200);
+
+  // A new key pair replaces the old one in place.
+  const std::string key2 = dir_ + "/key2.jwk", jwks2 = dir_ + "/jwks2.json";
+  ASSERT_TRUE(auth::GenerateEs256KeyFiles(key2, jwks2).ok());
+  auto signer2 = auth::TokenSigner::FromJwkJson(ReadFile(key2));
+  ASSERT_TRUE(signer2.ok());
+  auto new_token = signer2->Sign(absl::StrCat(
+      "{\"iss\":\"https://login.test\",\"aud\":\"sse-bridge\",\"sub\":"
+      "\"new\",\"exp\":",
+      absl::ToUnixSeconds(absl::Now() + absl::Minutes(5)), "}"));
+  ASSERT_TRUE(new_token.ok());
+  std::filesystem::rename(jwks2, jwks_);
+  fe.Signal(SIGHUP);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Tokens("/req/tokens", "b",
+                      {"Authorization: Bearer " + *new_token}) == 200;
+      },
+      absl::Seconds(5)));
+  EXPECT_EQ(Tokens("/req/tokens", "c", {"Authorization: Bearer " + old_token}),
+            401);
+
+  // A broken file: the keys stay as they were, also after SIGHUP.
+  {
+    std::ofstream out(jwks_ + ".tmp");
+    out << "{\"keys\": [not json";
+  }
+  std::filesystem::rename(jwks_ + ".tmp", jwks_);
+  fe.Signal(SIGHUP);
+  // Every later request still verifies with the new key (polled past the
+  // file's 1 s recheck so both reload paths have run).
+  const absl::Time until = absl::Now() + absl::Milliseconds(1500);
+  while (absl::Now() < until) {
+    ASSERT_EQ(
+        Tokens("/req/tokens", "d", {"Authorization: Bearer " + *new_token}),
+        200);
+  }
+  fe.Signal(SIGTERM);
+  EXPECT_TRUE(fe.Wait(absl::Seconds(10)).has_value());
 }
 
 TEST_F(AuthTest, UnloadableJwksIsAConfigErrorNamingTheKey) {

@@ -5,7 +5,8 @@
 // no descriptor beyond the baseline.
 //
 // A real FrontendServer on 127.0.0.1 (ephemeral port) relays a real
-// in-process gRPC test service on a per-stream and on a shared route. Each
+// in-process gRPC test service on a per-stream and on shared routes (one
+// with a replay ring, whose calls linger after their last client). Each
 // cycle picks a leave point and a way to leave at random from a seeded
 // generator; the seed is printed and SSEBRIDGE_CHURN_SEED=<n> repeats the
 // choices (the thread interleaving, of course, differs from run to run).
@@ -56,6 +57,8 @@ constexpr int kSharedGroups = 6;
 // Low, so that the backpressure case pauses reads (the others never get
 // near it: their events are small and 50 ms apart).
 constexpr size_t kHighWater = 32 * 1024;
+// The replay route's max_age: how long its calls linger with nobody left.
+constexpr absl::Duration kReplayLinger = absl::Milliseconds(300);
 
 // Where in a stream's life the client leaves.
 enum class LeavePoint {
@@ -84,6 +87,11 @@ struct ChurnCase {
   // before they leave, while the frontend's buffer for them passes high
   // water and it stops reading from the service.
   absl::Duration max_stall = absl::ZeroDuration();
+  // Shared routes with replay: half of the cycles send a Last-Event-ID
+  // ("0" to "59": held, not yet seen, or evicted), and a call nobody
+  // watches lingers this long before it is released.
+  bool resume = false;
+  absl::Duration linger = absl::ZeroDuration();
 };
 
 struct CaseStats {
@@ -171,7 +179,7 @@ void Leave(SseClient& c, Exit exit) {
 
 // One client: connect, go as far as `point`, leave with `exit`.
 void RunCycle(int port, const std::string& target, LeavePoint point, Exit exit,
-              absl::Duration max_stall, std::mt19937_64& rng,
+              absl::Duration max_stall, bool resume, std::mt19937_64& rng,
               CaseStats& stats) {
   SseClient c;
   if (!c.Connect(port)) {
@@ -179,9 +187,13 @@ void RunCycle(int port, const std::string& target, LeavePoint point, Exit exit,
     return;
   }
   const bool stall = max_stall > absl::ZeroDuration() && rng() % 2 == 0;
+  const std::string last_event_id =
+      resume && rng() % 2 == 0
+          ? absl::StrCat("Last-Event-ID: ", rng() % 60, "\r\n")
+          : std::string();
   const std::string request =
       absl::StrCat("GET ", target, " HTTP/1.1\r\nHost: 127.0.0.1:", port,
-                   "\r\nAccept: text/event-stream\r\n\r\n");
+                   "\r\nAccept: text/event-stream\r\n", last_event_id, "\r\n");
   // Half of the early leaves wait a moment first, so that they land both
   // before and after the frontend has parsed the request, taken the
   // connection over and started the call.
@@ -257,6 +269,12 @@ class ChurnTest : public ::testing::Test {
     add_route("/c/paced", "paced", false);
     add_route("/c/script", "script", false);
     add_route("/cs/paced", "paced", true);
+    add_route("/cr/paced", "paced", true);
+    auto* replay = cfg.mutable_routes(cfg.routes_size() - 1)->mutable_replay();
+    replay->set_events(20);  // ids 0..59 are held, evicted or still to come
+    replay->mutable_max_age()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(kReplayLinger)));
+    replay->set_on_join(2);
     cfg.mutable_limits()->set_high_water_bytes(kHighWater);
     cfg.mutable_limits()->set_low_water_bytes(kHighWater / 4);
     // Events twice as large as high water: one that the socket does not take
@@ -357,7 +375,7 @@ class ChurnTest : public ::testing::Test {
                                       exit == Exit::kFin ? "-fin" : "-rst",
                                       "-t", t, "-c", i);
           RunCycle(port, absl::StrCat(c.path, "?", c.query, "&tag=", tag),
-                   point, exit, c.max_stall, rng, stats);
+                   point, exit, c.max_stall, c.resume, rng, stats);
         }
       });
     }
@@ -387,7 +405,8 @@ class ChurnTest : public ::testing::Test {
     auto released = [&] {
       return StreamsReleased() && OpenFds().size() <= fd_baseline.size();
     };
-    const bool released_in_time = WaitFor(released, kReleaseDeadline);
+    const absl::Duration deadline = kReleaseDeadline + c.linger;
+    const bool released_in_time = WaitFor(released, deadline);
     const std::string at_deadline = Snapshot(fd_baseline);
     std::printf("churn %s: %s %s after the last client left: %s\n",
                 c.path.c_str(), released_in_time ? "released" : "NOT RELEASED",
@@ -401,8 +420,8 @@ class ChurnTest : public ::testing::Test {
                   absl::FormatDuration(absl::Now() - last_leave).c_str(),
                   Snapshot(fd_baseline).c_str());
     }
-    EXPECT_TRUE(released_in_time) << "within " << kReleaseDeadline
-                                  << " of the last disconnect: " << at_deadline;
+    EXPECT_TRUE(released_in_time)
+        << "within " << deadline << " of the last disconnect: " << at_deadline;
     EXPECT_EQ(stats.cycles.load(), kThreads * c.cycles_per_thread)
         << "the case ran out of its time budget";
     EXPECT_EQ(stats.connect_failures.load(), 0);
@@ -433,6 +452,16 @@ TEST_F(ChurnTest, SharedRouteEndlessAction) {
 
 TEST_F(ChurnTest, SharedRouteActionThatEnds) {
   RunChurn({.path = "/cs/paced", .query = "n=30&ms=50", .shared = true});
+}
+
+// Replay: calls linger after their last client leaves (then must go), and
+// half of the clients ask to resume (backlog, reset) as they join.
+TEST_F(ChurnTest, SharedReplayRouteEndlessAction) {
+  RunChurn({.path = "/cr/paced",
+            .query = "n=1000000&ms=50",
+            .shared = true,
+            .resume = true,
+            .linger = kReplayLinger + SharedCalls::kLingerCheckInterval});
 }
 
 // Events larger than high water, and clients that stop reading before they

@@ -1,6 +1,7 @@
 // What the integration tests share to stand up a real frontend: a config
 // listening on an ephemeral 127.0.0.1 port with one backend named "test",
-// and creating plus starting the server. Test code only.
+// creating plus starting the server, and a plain HTTP/1.1 exchange with it.
+// Test code only.
 #ifndef SSEBRIDGE_TESTS_INTEGRATION_FRONTEND_FIXTURE_H_
 #define SSEBRIDGE_TESTS_INTEGRATION_FRONTEND_FIXTURE_H_
 
@@ -9,9 +10,11 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "frontend/http/frontend_server.h"
 #include "gtest/gtest.h"
 #include "ssebridge/config/v1/config.pb.h"
+#include "tests/util/sse_client.h"
 
 namespace ssebridge::frontend::integration {
 
@@ -38,6 +41,21 @@ inline std::unique_ptr<FrontendServer> StartFrontend(
   EXPECT_TRUE(started.ok()) << started;
   if (!started.ok()) return nullptr;
   return std::move(*server);
+}
+
+// Sends `raw` (a whole request) on a new connection; returns the client
+// once the response head and its Content-Length body are in.
+inline std::unique_ptr<ssebridge::testing::SseClient> Exchange(
+    int port, const std::string& raw) {
+  auto c = std::make_unique<ssebridge::testing::SseClient>();
+  EXPECT_TRUE(c->Connect(port));
+  EXPECT_TRUE(c->SendAll(raw));
+  c->ReadHead();
+  size_t n = 0;
+  if (absl::SimpleAtoi(c->header("content-length"), &n)) {
+    c->ReadUntil([&] { return c->raw_body().size() >= n; });
+  }
+  return c;
 }
 
 }  // namespace ssebridge::frontend::integration

@@ -37,16 +37,7 @@ using ::testing::HasSubstr;
 
 // A plain HTTP/1.1 exchange; returns the client after the response ended.
 std::unique_ptr<SseClient> Request(int port, const std::string& raw) {
-  auto c = std::make_unique<SseClient>();
-  EXPECT_TRUE(c->Connect(port));
-  EXPECT_TRUE(c->SendAll(raw));
-  c->ReadHead();
-  if (!c->header("content-length").empty()) {
-    size_t n = 0;
-    (void)absl::SimpleAtoi(c->header("content-length"), &n);
-    c->ReadUntil([&] { return c->raw_body().size() >= n; });
-  }
-  return c;
+  return integration::Exchange(port, raw);
 }
 
 FrontendConfig BaseConfig(const std::string& target) {

@@ -19,6 +19,7 @@
 #include "tests/util/child_process.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
+#include "tests/util/test_tokens.h"
 #include "tests/util/test_util.h"
 
 namespace ssebridge {
@@ -278,12 +279,17 @@ TEST(FaultTest, InvalidEventsAreDroppedCountedAndNeverInjected) {
                                  "script\",outcome=\"upstream_error\"} 1"));
 }
 
-std::string Notify(int port, const std::string& user, const std::string& text) {
+// Notifies the subject of `token` (the notifications service trusts only a
+// verified identity).
+std::string Notify(int port, const std::string& token,
+                   const std::string& text) {
   SseClient c;
   if (!c.Connect(port)) return "";
   const std::string body = "text=" + text;
   c.SendAll(
-      absl::StrCat("POST /api/notify HTTP/1.1\r\nHost: x\r\nX-User: ", user,
+      absl::StrCat("POST /api/notify HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer ",
+                   token,
                    "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                    "Content-Length: ",
                    body.size(), "\r\n\r\n", body));
@@ -301,15 +307,17 @@ TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
     return p;
   };
   auto backend = start_backend();
+  ssebridge::testing::TestTokens tokens;
+  const std::string u1 = tokens.Token("u1");
   Frontend fe(absl::StrCat(
       "listen:\n  port: 0\nbackends:\n  - name: notes\n    target: 127.0.0.1:",
       port, "\n  - name: test\n    target: ", other.target(), "\n",
       "routes:\n  - path: /api/notifications\n    backend: notes\n",
-      "    forward_headers: [x-user]\n    heartbeat: 500ms\n",
+      "    auth: required\n    heartbeat: 500ms\n",
       "  - path: /api/notify\n    backend: notes\n    methods: [POST]\n",
-      "    forward_headers: [x-user]\n",
+      "    auth: required\n",
       "  - path: /t/paced\n    backend: test\n    action: paced\n",
-      "logging:\n  level: warn\n"));
+      "logging:\n  level: warn\n", tokens.AuthYaml()));
   ASSERT_GT(fe.port(), 0);
   ASSERT_TRUE(
       WaitFor([&] { return absl::StartsWith(fe.Get("/readyz"), "ready\n"); },
@@ -319,10 +327,11 @@ TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
   ASSERT_TRUE(a.Connect(fe.port()));
   // Last-Event-ID 0 ("before the first"): the stream replays from the
   // start, so posts racing with the subscription are not missed.
-  ASSERT_TRUE(a.Get("/api/notifications", {"X-User: u1", "Last-Event-ID: 0"}));
+  ASSERT_TRUE(a.Get("/api/notifications",
+                    {"Authorization: Bearer " + u1, "Last-Event-ID: 0"}));
   ASSERT_TRUE(a.ReadHead());
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_EQ(Notify(fe.port(), "u1", absl::StrCat("before", i)), "200");
+    ASSERT_EQ(Notify(fe.port(), u1, absl::StrCat("before", i)), "200");
   }
   ASSERT_TRUE(a.ReadUntil([&] { return a.events().size() >= 3; }))
       << a.raw_body();
@@ -354,18 +363,18 @@ TEST(FaultTest, KilledBackendGivesErrorEventsAndResumeLosesNothing) {
   ASSERT_TRUE(
       WaitFor([&] { return absl::StartsWith(fe.Get("/readyz"), "ready\n"); },
               absl::Seconds(10)));
-  ASSERT_EQ(Notify(fe.port(), "u1", "after1"), "200");
-  ASSERT_EQ(Notify(fe.port(), "u1", "after2"), "200");
+  ASSERT_EQ(Notify(fe.port(), u1, "after1"), "200");
+  ASSERT_EQ(Notify(fe.port(), u1, "after2"), "200");
   SseClient b;
   ASSERT_TRUE(b.Connect(fe.port()));
-  ASSERT_TRUE(
-      b.Get("/api/notifications", {"X-User: u1", "Last-Event-ID: " + last_id}));
+  ASSERT_TRUE(b.Get("/api/notifications", {"Authorization: Bearer " + u1,
+                                           "Last-Event-ID: " + last_id}));
   ASSERT_TRUE(b.ReadUntil([&] {
     return std::count_if(
                b.events().begin(), b.events().end(),
                [](const auto& e) { return e.type == "notification"; }) >= 2;
   }));
-  ASSERT_EQ(Notify(fe.port(), "u1", "live"), "200");
+  ASSERT_EQ(Notify(fe.port(), u1, "live"), "200");
   auto texts = [&] {
     std::vector<std::string> out;
     for (const auto& e : b.events()) {

@@ -1,6 +1,7 @@
 // Unit tests of the chat_bot service's logic, in-process and without a
-// frontend: the bot's rules, the room bus, the rendered HTML, and the
-// actions through a real gRPC client against an in-process ActionServer.
+// frontend: the bot's rules, the room bus, the rendered HTML, who a message
+// is from (the verified name, or a marked guest), and the actions through a
+// real gRPC client against an in-process ActionServer.
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@ namespace {
 using ::ssebridge::testing::CallResult;
 using ::ssebridge::testing::MakeRequest;
 using ::ssebridge::testing::RunCall;
+using ::ssebridge::testing::SignedIn;
 using ::ssebridge::testing::StartService;
 using ::ssebridge::testing::WaitFor;
 using ::testing::ElementsAre;
@@ -181,6 +183,45 @@ TEST(ChatHtmlTest, ChatFormEscapesBubbleAndAttribute) {
   // No message: no user bubble, only the bot bubble.
   EXPECT_THAT(ChatFormHtml("lobby", "ann", "").str(),
               StartsWith("<div class=\"msg bot\""));
+  // The bubble shows the author; the URL carries the name as typed.
+  const std::string marked =
+      ChatFormHtml("lobby", "guest:<ann>", "<ann>", "hi").str();
+  EXPECT_THAT(marked,
+              HasSubstr("<span class=\"who\">guest:&lt;ann&gt;</span>"));
+  EXPECT_THAT(marked, HasSubstr("&amp;user=%3Cann%3E&amp;"));
+  EXPECT_THAT(marked, Not(HasSubstr("guest%3A")));
+}
+
+// --- Who a message is from. ---
+
+sdk::Request Req(ssebridge::testing::CallMetadata metadata = {}) {
+  return sdk::Request(MakeRequest("chat_post"), std::move(metadata));
+}
+
+TEST(AuthorNameTest, SignedInUsesTheVerifiedNameAndIgnoresTheTypedOne) {
+  EXPECT_EQ(AuthorName(Req(SignedIn("u-17", {{"name", "Kim Lee"}})), "ann"),
+            "Kim Lee");
+  EXPECT_EQ(AuthorName(Req(SignedIn("u-17")), "ann"), "u-17");
+  EXPECT_EQ(AuthorName(Req(SignedIn("u-17", {{"name", ""}})), "ann"), "u-17");
+  // Kept short, and never cut inside a UTF-8 character.
+  const std::string a63(kMaxNameBytes - 1, 'a');
+  EXPECT_EQ(AuthorName(Req(SignedIn("u", {{"name", a63 + "\xc3\xa9x"}})), ""),
+            a63);
+  EXPECT_EQ(AuthorName(Req(SignedIn(std::string(100, 's'))), ""),
+            std::string(kMaxNameBytes, 's'));
+}
+
+TEST(AuthorNameTest, AnonymousIsAMarkedGuest) {
+  EXPECT_EQ(AuthorName(Req(), "ann"), "guest:ann");
+  EXPECT_EQ(AuthorName(Req(), "Kim Lee"), "guest:Kim Lee");
+  EXPECT_EQ(AuthorName(Req(), "guest:ann"), "guest:guest:ann");
+  EXPECT_EQ(AuthorName(Req(), "guest"), "guest");
+  EXPECT_EQ(AuthorName(Req(), ""), "guest");
+  // A header or a claim-looking param is no identity.
+  auto request = MakeRequest("chat_post", {{"x-ssebridge-sub", "kim"}});
+  (*request.mutable_headers())["x-user"] = "kim";
+  (*request.mutable_headers())["x-ssebridge-sub"] = "kim";
+  EXPECT_EQ(AuthorName(sdk::Request(request), "kim"), "guest:kim");
 }
 
 TEST(ChatHtmlTest, RoomMessage) {
@@ -234,7 +275,15 @@ TEST_F(ChatServiceTest, ChatFormSendsOneFragment) {
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].event(), "");
-  EXPECT_EQ(r.events[0].html(), ChatFormHtml("lobby", "ann", "hi").str());
+  EXPECT_EQ(r.events[0].html(),
+            ChatFormHtml("lobby", "guest:ann", "ann", "hi").str());
+  r = RunCall(port(),
+              MakeRequest("chat_form", {{"message", "hi"}, {"user", "ann"}}),
+              SignedIn("u-17", {{"name", "Kim"}}));
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].html(),
+            ChatFormHtml("lobby", "Kim", "ann", "hi").str());
 }
 
 TEST_F(ChatServiceTest, ChatSendThinksThenGrowsTheReplyAndPostsToTheRoom) {
@@ -261,7 +310,7 @@ TEST_F(ChatServiceTest, ChatSendThinksThenGrowsTheReplyAndPostsToTheRoom) {
   }
   std::lock_guard<std::mutex> lock(mu);
   ASSERT_EQ(room.size(), 2u);
-  EXPECT_EQ(room[0].user, "ann");
+  EXPECT_EQ(room[0].user, "guest:ann");  // anonymous
   EXPECT_EQ(room[0].text, "Hello");
   EXPECT_FALSE(room[0].from_bot);
   EXPECT_EQ(room[1].user, "bot");
@@ -280,6 +329,48 @@ TEST_F(ChatServiceTest, ChatSendWithoutMessagePostsOnlyTheReply) {
   ASSERT_TRUE(r.status.ok());
   EXPECT_EQ(posts, 1);
   bus_.Unsubscribe("lobby", id);
+}
+
+TEST_F(ChatServiceTest, SignedInMessagesCarryTheVerifiedName) {
+  std::mutex mu;
+  std::vector<ChatMessage> room;
+  const auto id = bus_.Subscribe("r2", [&](const ChatMessage& m) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!m.from_bot) room.push_back(m);
+  });
+  // The typed name is ignored, even one over the limit.
+  const std::string long_user(kMaxNameBytes + 1, 'u');
+  ASSERT_TRUE(RunCall(port(),
+                      MakeRequest("chat_send", {{"message", "Hello"},
+                                                {"room", "r2"},
+                                                {"user", long_user}}),
+                      SignedIn("u-17", {{"name", "Kim Lee"}}))
+                  .status.ok());
+  ASSERT_TRUE(RunCall(port(),
+                      MakeRequest("chat_post", {{"message", "<b>yo</b>"},
+                                                {"room", "r2"},
+                                                {"user", "Kim Lee"}}),
+                      SignedIn("u-18"))
+                  .status.ok());
+  ASSERT_TRUE(RunCall(port(), MakeRequest("chat_post", {{"message", "me too"},
+                                                        {"room", "r2"},
+                                                        {"user", "Kim Lee"}}))
+                  .status.ok());
+  // Anonymous, so the typed name is still checked.
+  EXPECT_EQ(RunCall(port(), MakeRequest("chat_post", {{"message", "m"},
+                                                      {"room", "r2"},
+                                                      {"user", long_user}}))
+                .status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(room.size(), 3u);
+  EXPECT_EQ(room[0].user, "Kim Lee");
+  EXPECT_EQ(room[1].user, "u-18");
+  EXPECT_EQ(room[2].user, "guest:Kim Lee");
+  EXPECT_EQ(RoomMessageHtml(room[2]).str(),
+            "<div class=\"msg user\"><span class=\"who\">guest:Kim Lee</span> "
+            "<span class=\"text\">me too</span></div>");
+  bus_.Unsubscribe("r2", id);
 }
 
 TEST_F(ChatServiceTest, BadParamsAreInvalidArgument) {
@@ -326,7 +417,7 @@ TEST_F(ChatServiceTest, ChatStreamDeliversPostsAndUnsubscribesOnCancel) {
     ASSERT_TRUE(reader->Read(&e));
     EXPECT_EQ(e.event(), "chat");
     EXPECT_EQ(e.html(),
-              RoomMessageHtml({"s", "zed", "<hey>", false, kNoon}).str());
+              RoomMessageHtml({"s", "guest:zed", "<hey>", false, kNoon}).str());
   }
   contexts[0]->TryCancel();
   EXPECT_FALSE(readers[0]->Finish().ok());

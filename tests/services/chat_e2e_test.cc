@@ -15,6 +15,7 @@
 #include "services/chat_bot/room_bus.h"
 #include "spdlog/spdlog.h"
 #include "tests/services/service_test_util.h"
+#include "tests/util/test_tokens.h"
 
 namespace ssebridge::services::chat {
 namespace {
@@ -26,20 +27,30 @@ using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::WaitFor;
 using ::testing::HasSubstr;
 
+// As in the demo: who speaks comes from a verified token when there is one
+// (auth: optional), else the typed name is shown as a guest's.
 constexpr char kRoutes[] = R"(
   - path: /api/chat_form
     methods: [GET, POST]
     backend: chat_bot
+    auth: optional
   - path: /api/chat_send
     backend: chat_bot
+    auth: optional
   - path: /api/chat_post
     methods: [GET, POST]
     backend: chat_bot
+    auth: optional
   - path: /api/chat_stream
     backend: chat_bot
 )";
 
 class ChatE2eTest : public ::testing::Test {
+ public:
+  static std::string Token(const std::string& user) {
+    return tokens_->Token(user);
+  }
+
  protected:
   static void SetUpTestSuite() {
     spdlog::set_level(spdlog::level::warn);
@@ -52,9 +63,11 @@ class ChatE2eTest : public ::testing::Test {
     chat_->Register(server);
     service_ = ssebridge::testing::StartService(server).release();
     ASSERT_NE(service_, nullptr);
+    tokens_ = new ssebridge::testing::TestTokens();
     frontend_ = ssebridge::testing::StartFrontend(
-                    ssebridge::testing::FrontendYaml("chat_bot",
-                                                     service_->port(), kRoutes))
+                    absl::StrCat(ssebridge::testing::FrontendYaml(
+                                     "chat_bot", service_->port(), kRoutes),
+                                 tokens_->AuthYaml()))
                     .release();
     ASSERT_NE(frontend_, nullptr);
   }
@@ -64,6 +77,7 @@ class ChatE2eTest : public ::testing::Test {
     delete service_;
     delete chat_;
     delete bus_;
+    delete tokens_;
   }
   void TearDown() override {
     // Nothing left behind: every stream closed, every subscription gone.
@@ -75,18 +89,21 @@ class ChatE2eTest : public ::testing::Test {
 
   static int port() { return frontend_->port(); }
 
+  static ssebridge::testing::TestTokens* tokens_;
   static InProcessRoomBus* bus_;
   static ChatService* chat_;
   static sdk::RunningServer* service_;
   static frontend::FrontendServer* frontend_;
 };
 
+ssebridge::testing::TestTokens* ChatE2eTest::tokens_ = nullptr;
 InProcessRoomBus* ChatE2eTest::bus_ = nullptr;
 ChatService* ChatE2eTest::chat_ = nullptr;
 sdk::RunningServer* ChatE2eTest::service_ = nullptr;
 frontend::FrontendServer* ChatE2eTest::frontend_ = nullptr;
 
-// Posts `message` to `room` through the frontend; true on a "sent" + "done".
+// Posts `message` to `room` through the frontend, signed in as `user` (a
+// token in the Authorization header); true on a "sent" + "done".
 bool Post(int port, const std::string& room, const std::string& user,
           const std::string& message) {
   SseClient c;
@@ -95,7 +112,8 @@ bool Post(int port, const std::string& room, const std::string& user,
       absl::StrCat("room=", UrlEncode(room), "&user=", UrlEncode(user),
                    "&message=", UrlEncode(message));
   if (!c.Post("/api/chat_post", "application/x-www-form-urlencoded", body,
-              {"Accept: text/event-stream"})) {
+              {"Accept: text/event-stream",
+               "Authorization: Bearer " + ChatE2eTest::Token(user)})) {
     return false;
   }
   c.ReadToEof(kWait);
@@ -148,7 +166,9 @@ TEST_F(ChatE2eTest, ChatSendStreamsThinkingThenGrowingUpdatesThenDone) {
 
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
-  ASSERT_TRUE(c.Get("/api/chat_send?room=talk&user=ann&message=hello%20bot"));
+  // Signed in as ann; the typed name ("mallory") does not count.
+  ASSERT_TRUE(c.Get("/api/chat_send?room=talk&user=mallory&message=hello%20bot",
+                    {"Authorization: Bearer " + Token("ann")}));
   ASSERT_TRUE(c.ReadToEof(kWait));
   EXPECT_EQ(c.status(), 200);
   const auto& ev = c.events();
@@ -193,7 +213,9 @@ TEST_F(ChatE2eTest, ChatFormPostWithoutEventStreamGetsOneHtmlBody) {
       kWait));
   EXPECT_EQ(c.status(), 200);
   EXPECT_THAT(c.header("content-type"), HasSubstr("text/html"));
-  const std::string fragment = ChatFormHtml("lobby", "ann", "hi <there>").str();
+  // Anonymous: the typed name is shown as a guest's.
+  const std::string fragment =
+      ChatFormHtml("lobby", "guest:ann", "ann", "hi <there>").str();
   EXPECT_EQ(absl::StripTrailingAsciiWhitespace(c.raw_body()), fragment);
   EXPECT_THAT(c.raw_body(),
               HasSubstr("sse-connect=\"/api/chat_send?room=lobby&amp;user=ann"

@@ -1,7 +1,8 @@
 // End-to-end tests of notifications through a real FrontendServer on
 // loopback: resume after a disconnect with the Last-Event-ID header (and
 // ?lastEventId=) loses nothing, an unknown id gets "reset" and the retained
-// history, and the user comes from the forwarded x-user / cookie headers.
+// history, and the user is the subject of a verified token (header or
+// cookie), never an x-user header.
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "services/notifications/notifications_service.h"
 #include "spdlog/spdlog.h"
 #include "tests/services/service_test_util.h"
+#include "tests/util/test_tokens.h"
 
 namespace ssebridge::services::notifications {
 namespace {
@@ -23,14 +25,17 @@ using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::WaitFor;
 using ::testing::HasSubstr;
 
+// x-user is forwarded to show that the frontend drops it all the same.
 constexpr char kRoutes[] = R"(
   - path: /api/notify
     methods: [GET, POST]
     backend: notifications
-    forward_headers: [x-user, cookie]
+    auth: required
+    forward_headers: [x-user]
   - path: /api/notifications
     backend: notifications
-    forward_headers: [x-user, cookie]
+    auth: required
+    forward_headers: [x-user]
 )";
 
 class NotificationsE2eTest : public ::testing::Test {
@@ -43,10 +48,13 @@ class NotificationsE2eTest : public ::testing::Test {
     service_->Register(server);
     running_ = ssebridge::testing::StartService(server).release();
     ASSERT_NE(running_, nullptr);
-    frontend_ = ssebridge::testing::StartFrontend(
-                    ssebridge::testing::FrontendYaml("notifications",
-                                                     running_->port(), kRoutes))
-                    .release();
+    tokens_ = new ssebridge::testing::TestTokens();
+    frontend_ =
+        ssebridge::testing::StartFrontend(
+            absl::StrCat(ssebridge::testing::FrontendYaml(
+                             "notifications", running_->port(), kRoutes),
+                         tokens_->AuthYaml()))
+            .release();
     ASSERT_NE(frontend_, nullptr);
   }
   static void TearDownTestSuite() {
@@ -55,6 +63,7 @@ class NotificationsE2eTest : public ::testing::Test {
     delete running_;
     delete service_;
     delete store_;
+    delete tokens_;
   }
   void TearDown() override {
     EXPECT_TRUE(WaitFor([] { return frontend_->live_sessions() == 0; }))
@@ -69,7 +78,8 @@ class NotificationsE2eTest : public ::testing::Test {
     if (!c.Connect(port())) return false;
     if (!c.Post("/api/notify", "application/x-www-form-urlencoded",
                 absl::StrCat("text=", text),
-                {"Accept: text/event-stream", "X-User: " + user})) {
+                {"Accept: text/event-stream",
+                 "Authorization: Bearer " + tokens_->Token(user)})) {
       return false;
     }
     c.ReadToEof(kWait);
@@ -84,7 +94,7 @@ class NotificationsE2eTest : public ::testing::Test {
     auto c = std::make_unique<SseClient>();
     const size_t before = store_->SubscriberCount(user);
     std::vector<std::string> headers = extra;
-    headers.push_back("X-User: " + user);
+    headers.push_back("Authorization: Bearer " + tokens_->Token(user));
     if (!c->Connect(port()) || !c->Get("/api/notifications" + query, headers) ||
         !WaitFor([&] { return store_->SubscriberCount(user) == before + 1; })) {
       ADD_FAILURE() << "could not subscribe " << user;
@@ -92,12 +102,14 @@ class NotificationsE2eTest : public ::testing::Test {
     return c;
   }
 
+  static ssebridge::testing::TestTokens* tokens_;
   static NotificationStore* store_;
   static NotificationsService* service_;
   static sdk::RunningServer* running_;
   static frontend::FrontendServer* frontend_;
 };
 
+ssebridge::testing::TestTokens* NotificationsE2eTest::tokens_ = nullptr;
 NotificationStore* NotificationsE2eTest::store_ = nullptr;
 NotificationsService* NotificationsE2eTest::service_ = nullptr;
 sdk::RunningServer* NotificationsE2eTest::running_ = nullptr;
@@ -160,11 +172,15 @@ TEST_F(NotificationsE2eTest, UnknownIdGetsResetThenTheHistory) {
   }
 }
 
-TEST_F(NotificationsE2eTest, CookieUserAndUsersAreSeparate) {
-  // Ann's stream sees Ann's notifications (user from the cookie), not Bob's.
+TEST_F(NotificationsE2eTest, CookieTokenUserAndUsersAreSeparate) {
+  // Ann's stream (her token in the cookie, as EventSource sends it) sees
+  // Ann's notifications, not Bob's; an x-user header changes nothing.
   auto c = std::make_unique<SseClient>();
   ASSERT_TRUE(c->Connect(port()));
-  ASSERT_TRUE(c->Get("/api/notifications", {"Cookie: theme=dark; user=ann"}));
+  ASSERT_TRUE(
+      c->Get("/api/notifications",
+             {"Cookie: theme=dark; ssebridge_token=" + tokens_->Token("ann"),
+              "X-User: bob"}));
   ASSERT_TRUE(WaitFor([] { return store_->SubscriberCount("ann") == 1; }));
   ASSERT_TRUE(Notify("bob", "for bob"));
   ASSERT_TRUE(Notify("ann", "for <ann>"));
@@ -172,6 +188,15 @@ TEST_F(NotificationsE2eTest, CookieUserAndUsersAreSeparate) {
   ASSERT_EQ(c->events().size(), 1u);
   EXPECT_EQ(c->events()[0].type, "notification");
   EXPECT_THAT(c->events()[0].data, HasSubstr("for &lt;ann&gt;"));
+}
+
+TEST_F(NotificationsE2eTest, NoTokenNoInboxWhateverTheHeadersSay) {
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(c.Get("/api/notifications", {"X-User: ann", "Cookie: user=ann"}));
+  ASSERT_TRUE(c.ReadHead());
+  EXPECT_EQ(c.status(), 401);
+  EXPECT_EQ(store_->SubscriberCount("ann"), 0u);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Unit tests of the notifications service's logic, in-process and without a
 // frontend: the replay rule, the store (ids, history bound, ordering of
-// replay and live delivery under concurrency), user resolution, rendering,
-// the demo notifier, and the actions through a real gRPC client.
+// replay and live delivery under concurrency), rendering, the demo notifier,
+// and the actions through a real gRPC client (the user is the verified
+// subject the frontend passes as metadata; anonymous calls are refused).
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@ namespace {
 using ::ssebridge::testing::CallResult;
 using ::ssebridge::testing::MakeRequest;
 using ::ssebridge::testing::RunCall;
+using ::ssebridge::testing::SignedIn;
 using ::ssebridge::testing::StartService;
 using ::ssebridge::testing::WaitFor;
 using ::testing::ElementsAre;
@@ -224,17 +226,7 @@ TEST(NotificationStoreTest, ReplayAndLiveNeverOverlapOrLeaveGaps) {
   }
 }
 
-// --- Users and rendering. ---
-
-TEST(UserTest, HeaderThenCookieThenDemo) {
-  EXPECT_EQ(ResolveUser("kim", "user=zed"), "kim");
-  EXPECT_EQ(ResolveUser("", "a=1; user=zed; b=2"), "zed");
-  EXPECT_EQ(ResolveUser("  ", "user=\"q\""), "q");
-  EXPECT_EQ(ResolveUser("", "username=x; user_id=3"), "demo");
-  EXPECT_EQ(ResolveUser("", ""), "demo");
-  EXPECT_EQ(CookieValue("a=1;b = 2 ; c", "b"), "2");
-  EXPECT_EQ(CookieValue("a=1", "b"), "");
-}
+// --- Rendering. ---
 
 TEST(RenderTest, NotificationHtmlEscapesTextAndShowsTime) {
   EXPECT_EQ(NotificationHtml({7, "<b>Deploy</b> & co", kT}).str(),
@@ -271,9 +263,12 @@ class NotificationsServiceTest : public ::testing::Test {
   }
   int port() const { return running_->port(); }
 
-  static ssebridge::action::v1::ActionRequest As(
+  // What a browser can claim about itself without a token.
+  static ssebridge::action::v1::ActionRequest ClaimingToBe(
       ssebridge::action::v1::ActionRequest request, const std::string& user) {
     (*request.mutable_headers())["x-user"] = user;
+    (*request.mutable_headers())["cookie"] = "user=" + user;
+    (*request.mutable_params())["user"] = user;
     return request;
   }
 
@@ -282,25 +277,68 @@ class NotificationsServiceTest : public ::testing::Test {
   std::unique_ptr<sdk::RunningServer> running_;
 };
 
-TEST_F(NotificationsServiceTest, NotifyAppendsForTheUserAndSaysSent) {
+TEST_F(NotificationsServiceTest, NotifyAppendsForTheSignedInUserAndSaysSent) {
   CallResult r =
-      RunCall(port(), As(MakeRequest("notify", {{"text", "hi"}}), "kim"));
+      RunCall(port(), MakeRequest("notify", {{"text", "hi"}}), SignedIn("kim"));
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].event(), "sent");
   EXPECT_EQ(r.events[0].html(),
             "<span class=\"sent\" data-id=\"1\">sent</span>");
-  auto cookie = MakeRequest("notify", {{"text", "c"}});
-  (*cookie.mutable_headers())["cookie"] = "user=zed";
-  ASSERT_TRUE(RunCall(port(), cookie).status.ok());
+  // The subject decides, whatever else the request says.
   ASSERT_TRUE(
-      RunCall(port(), MakeRequest("notify", {{"text", "d"}})).status.ok());
+      RunCall(port(),
+              ClaimingToBe(MakeRequest("notify", {{"text", "z"}}), "kim"),
+              SignedIn("zed"))
+          .status.ok());
   EXPECT_THAT(Ids(store_.History("kim")), ElementsAre(1));
-  EXPECT_EQ(store_.History("zed").at(0).text, "c");
-  EXPECT_EQ(store_.History("demo").at(0).text, "d");
-  EXPECT_EQ(
-      RunCall(port(), As(MakeRequest("notify"), "kim")).status.error_code(),
-      grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(store_.History("kim").at(0).text, "hi");
+  EXPECT_EQ(store_.History("zed").at(0).text, "z");
+  EXPECT_EQ(RunCall(port(), MakeRequest("notify"), SignedIn("kim"))
+                .status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  const std::string long_subject(kMaxUserBytes + 1, 's');
+  EXPECT_EQ(RunCall(port(), MakeRequest("notify", {{"text", "x"}}),
+                    SignedIn(long_subject))
+                .status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(RunCall(port(), MakeRequest("notify", {{"text", "x"}}),
+                      SignedIn(std::string(kMaxUserBytes, 's')))
+                  .status.ok());
+}
+
+TEST_F(NotificationsServiceTest, AnonymousCallsAreUnauthenticated) {
+  store_.Add("kim", "secret", kT);
+  store_.Add("demo", "demo note", kT);
+  for (const bool claims_a_user : {false, true}) {
+    SCOPED_TRACE(claims_a_user ? "with x-user, cookie and param" : "bare");
+    auto request = [&](ssebridge::action::v1::ActionRequest r) {
+      return claims_a_user ? ClaimingToBe(std::move(r), "kim") : r;
+    };
+    ssebridge::action::v1::ActionRequest stream_request =
+        request(MakeRequest("notifications"));
+    stream_request.set_last_event_id("0");  // would replay everything
+    CallResult read = RunCall(port(), stream_request);
+    EXPECT_EQ(read.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(read.status.error_message(), "sign in to read notifications");
+    EXPECT_THAT(read.events, IsEmpty());
+
+    CallResult sent =
+        RunCall(port(), request(MakeRequest("notify", {{"text", "spoof"}})));
+    EXPECT_EQ(sent.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(sent.status.error_message(), "sign in to send notifications");
+    EXPECT_THAT(sent.events, IsEmpty());
+
+    // An empty subject is no subject.
+    EXPECT_EQ(RunCall(port(), request(MakeRequest("notify", {{"text", "e"}})),
+                      SignedIn(""))
+                  .status.error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  EXPECT_THAT(Ids(store_.History("kim")), ElementsAre(1));
+  EXPECT_THAT(Ids(store_.History("demo")), ElementsAre(1));
+  EXPECT_EQ(store_.SubscriberCount("kim"), 0u);
+  EXPECT_EQ(store_.SubscriberCount("demo"), 0u);
 }
 
 TEST_F(NotificationsServiceTest, StreamResetsOnUnknownIdThenGoesLive) {
@@ -312,7 +350,8 @@ TEST_F(NotificationsServiceTest, StreamResetsOnUnknownIdThenGoesLive) {
   grpc::ClientContext context;
   context.set_deadline(
       absl::ToChronoTime(absl::Now() + ssebridge::testing::kWait));
-  auto request = As(MakeRequest("notifications"), "kim");
+  context.AddMetadata("x-ssebridge-sub", "kim");
+  auto request = MakeRequest("notifications");
   request.set_last_event_id("nonsense");
   auto reader = stub->Run(&context, request);
   ssebridge::action::v1::Event e;

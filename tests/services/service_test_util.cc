@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "frontend/config/config_loader.h"
@@ -67,18 +68,33 @@ logging:
 )");
 }
 
-CallResult RunCall(int port, const v1::ActionRequest& request) {
+CallResult RunCall(int port, const v1::ActionRequest& request,
+                   const CallMetadata& metadata) {
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                      grpc::InsecureChannelCredentials());
   auto stub = v1::ActionService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + kWait));
+  for (const auto& [key, value] : metadata) context.AddMetadata(key, value);
   auto reader = stub->Run(&context, request);
   CallResult result;
   v1::Event event;
   while (reader->Read(&event)) result.events.push_back(event);
   result.status = reader->Finish();
   return result;
+}
+
+CallMetadata SignedIn(
+    absl::string_view subject,
+    const std::vector<std::pair<std::string, std::string>>& claims) {
+  CallMetadata metadata = {
+      {std::string(sdk::kSubjectMetadataKey), std::string(subject)}};
+  for (const auto& [name, value] : claims) {
+    metadata.emplace_back(
+        absl::StrCat(sdk::kClaimMetadataPrefix, absl::AsciiStrToLower(name)),
+        value);
+  }
+  return metadata;
 }
 
 v1::ActionRequest MakeRequest(

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -55,9 +56,21 @@ struct CallResult {
   grpc::Status status;
 };
 
-// Runs `request` against 127.0.0.1:`port` to its end (with a kWait deadline).
+// gRPC metadata for a call, e.g. the identity the frontend passes on an
+// authenticated route: {{"x-ssebridge-sub", "kim"}}.
+using CallMetadata = std::vector<std::pair<std::string, std::string>>;
+
+// Runs `request` against 127.0.0.1:`port` to its end (with a kWait deadline),
+// sending `metadata` with the call.
 CallResult RunCall(int port,
-                   const ssebridge::action::v1::ActionRequest& request);
+                   const ssebridge::action::v1::ActionRequest& request,
+                   const CallMetadata& metadata = {});
+
+// The metadata of a call the frontend verified as `subject` (sdk::Request::
+// Subject()), plus claims as x-ssebridge-claim-<name>.
+CallMetadata SignedIn(
+    absl::string_view subject,
+    const std::vector<std::pair<std::string, std::string>>& claims = {});
 
 ssebridge::action::v1::ActionRequest MakeRequest(
     absl::string_view action,

@@ -78,6 +78,7 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     if (!ok) failed_ = true;
     if (endless_ && ok) svc_->endless_written_.fetch_add(1);
     PumpLocked();
+    cancel_cv_.notify_all();  // the queue may have room again
   }
 
   void OnCancel() override {
@@ -139,6 +140,15 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   bool Cancelled() {
     std::lock_guard<std::mutex> lock(mu_);
     return cancelled_ || done_;
+  }
+
+  // Waits until fewer than `limit` events are queued (or the call ends):
+  // flow control for actions that produce as fast as they are read.
+  void WaitForRoom(size_t limit) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cancel_cv_.wait(lock, [&] {
+      return queue_.size() < limit || cancelled_ || done_ || failed_;
+    });
   }
 
   // Sleeps for `d` unless the call is cancelled first, so that OnDone (which
@@ -208,6 +218,28 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
         PauseUnlessCancelled(absl::Milliseconds(ms));
       }
       FinishWith(grpc::Status::OK);
+    } else if (action == "numbered") {
+      const int n = IntParam(req_, "n", 1'000'000'000);
+      const int us = IntParam(req_, "us", 1000);
+      const std::string prefix = Param(req_, "id", "e");
+      auto numbered = [&](int i) {
+        Event e;
+        e.set_id(absl::StrCat(prefix, i));
+        e.set_text(absl::StrCat(tag_, "-", i));
+        return e;
+      };
+      for (int i = 0; i < n && !Cancelled(); ++i) {
+        WaitForRoom(64);
+        Push(numbered(i));
+        if (us > 0) PauseUnlessCancelled(absl::Microseconds(us));
+      }
+      if (Param(req_, "gate") == "1") {
+        while (!Cancelled() && !svc_->GateOpen(tag_)) {
+          PauseUnlessCancelled(absl::Milliseconds(1));
+        }
+        Push(numbered(n));
+      }
+      FinishWith(grpc::Status::OK);
     } else {
       FinishWith(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                               "unknown test action " + action));
@@ -223,7 +255,8 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
   uint64_t seq_ = 0;
 
   std::mutex mu_;
-  std::condition_variable cancel_cv_;  // cancelled_ or done_ became true
+  // cancelled_ or done_ became true, or a write completed (queue_ shrank).
+  std::condition_variable cancel_cv_;
   std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
   Event current_ ABSL_GUARDED_BY(mu_);
@@ -287,6 +320,16 @@ void TestService::OnCallDone(const std::string& tag, bool cancelled) {
 std::multiset<std::string> TestService::active_tags() const {
   std::lock_guard<std::mutex> lock(mu_);
   return active_tags_;
+}
+
+void TestService::OpenGate(const std::string& tag) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_gates_.insert(tag);
+}
+
+bool TestService::GateOpen(const std::string& tag) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_gates_.contains(tag);
 }
 
 std::map<std::string, absl::Time> TestService::cancel_times() const {

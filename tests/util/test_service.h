@@ -8,6 +8,13 @@
 //   "fail_after"- params["k"] events, then UNAVAILABLE "boom"
 //   "echo"      - one json event describing the request, then OK
 //   "paced"     - params["n"] events every params["ms"] ms, then OK
+//   "numbered"  - params["n"] events (default: practically endless), one
+//                 every params["us"] microseconds (default 1000; 0: as fast
+//                 as the call takes them), each with id "<params[id]><i>"
+//                 (id default "e") and text "<tag>-<i>"; never more than 64
+//                 queued. With params["gate"] = "1", after the n events it
+//                 waits until OpenGate(tag), then sends event n and ends OK
+//                 (without: ends OK after the n events)
 // It counts active calls and cancellations (with timestamps) so tests can
 // check that the frontend cancels calls promptly and leaks none.
 // Thread-safe.
@@ -60,6 +67,10 @@ class TestService final
   // params["tag"] of every call still active (one entry per call).
   std::multiset<std::string> active_tags() const;
 
+  // Lets "numbered" calls with gate=1 and this tag finish (see above).
+  void OpenGate(const std::string& tag);
+  bool GateOpen(const std::string& tag) const;
+
   // Internal, used by the reactor.
   void OnCallDone(const std::string& tag, bool cancelled);
   struct Script {
@@ -82,6 +93,7 @@ class TestService final
       ABSL_GUARDED_BY(mu_);
   std::set<std::string> peers_ ABSL_GUARDED_BY(mu_);
   std::multiset<std::string> active_tags_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> open_gates_ ABSL_GUARDED_BY(mu_);
 };
 
 // Runs a gRPC server with a TestService (and, unless `health` is false, the

@@ -34,6 +34,7 @@ export const BINARIES = {
   chat_bot: "services/chat_bot/chat_bot",
   notifications: "services/notifications/notifications",
   monitoring: "services/monitoring/monitoring",
+  keygen: "frontend/auth/ssebridge-keygen",
 };
 
 export function binary(name) {
@@ -210,22 +211,28 @@ const SERVICE_ARGS = {
 };
 
 // Starts a service on an ephemeral port. The services accept port 0 and log
-// "serving N action(s) on port P" once they accept calls (run_demo.sh waits
+// "serving ... on port P" once they accept calls (run_demo.sh waits
 // for the same line), so there is no window in which another process could
 // take a port we picked.
 // `args` replaces the demo's flags for the service.
 export async function startService(name, logDir, args = SERVICE_ARGS[name] || []) {
   args = [...args, "--listen=127.0.0.1:0"];
   const proc = new Proc(name, binary(name), args, logDir);
-  const m = await proc.waitForOutput(/serving \d+ action\(s\) on port (\d+)/, 15000);
+  const m = await proc.waitForOutput(/serving .* on port (\d+)/, 15000);
   proc.port = Number(m[1]);
   return proc;
 }
 
 // The frontend config: services/demo/demo.yaml with the given backend ports,
 // only the routes of those backends, listen port 0 and `staticRoot`.
-export function makeConfig(ports, staticRoot, overrides = {}) {
+// `keyDir`: where the dev login's key pair is (demo.yaml's build/demo-keys).
+export function makeConfig(ports, staticRoot, overrides = {}, keyDir = null) {
   const demo = YAML.parse(fs.readFileSync(path.join(SOURCE_DIR, "services/demo/demo.yaml"), "utf8"));
+  if (demo.auth && keyDir) {
+    const rekey = (f) => f.replace(/^build\/demo-keys\//, keyDir + "/");
+    for (const p of demo.auth.providers || []) p.jwks_file = rekey(p.jwks_file);
+    if (demo.auth.dev_login) demo.auth.dev_login.signing_key_file = rekey(demo.auth.dev_login.signing_key_file);
+  }
   demo.listen = { ...demo.listen, address: "127.0.0.1", port: 0 };
   demo.backends = demo.backends
     .filter((b) => b.name in ports)
@@ -264,8 +271,14 @@ export class Stack {
       this.services[name] = await startService(name, this.logDir, this.serviceArgs[name]);
     }
     const ports = Object.fromEntries(Object.entries(this.services).map(([n, p]) => [n, p.port]));
+    // The dev login's key pair, made for this stack.
+    const keyDir = path.join(this.tmp, "keys");
+    fs.mkdirSync(keyDir, { recursive: true });
+    const kg = spawnSync(binary("keygen"), [`--private_jwk=${keyDir}/signing-key.jwk`,
+                                           `--public_jwks=${keyDir}/jwks.json`], { encoding: "utf8" });
+    if (kg.status !== 0) throw new Error(`ssebridge-keygen failed: ${kg.stderr || kg.error}`);
     this.configFile = path.join(this.logDir, "frontend.yaml");
-    fs.writeFileSync(this.configFile, YAML.stringify(makeConfig(ports, this.staticRoot, this.configOverrides)));
+    fs.writeFileSync(this.configFile, YAML.stringify(makeConfig(ports, this.staticRoot, this.configOverrides, keyDir)));
     await this.startFrontend(0);
     await this.waitReady();
     return this;
@@ -364,4 +377,19 @@ export function run(file, args, { timeoutMs = 30000, cwd } = {}) {
     throw new Error(`${file} ${args.join(" ")} failed (${r.error ? r.error.message : "status " + r.status}):\n${r.stdout}${r.stderr}`);
   }
   return r.stdout;
+}
+
+// Signs `user` in through the frontend's development login (as the login
+// form does, from the frontend's own origin); returns the token.
+export async function devLogin(base, user) {
+  const r = await fetch(base + "/auth/dev-login", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: base },
+    body: new URLSearchParams({ name: user }),
+    redirect: "manual",
+    signal: AbortSignal.timeout(5000),
+  });
+  const m = (r.headers.get("set-cookie") || "").match(/ssebridge_token=([^;]+)/);
+  if (r.status !== 303 || !m) throw new Error(`dev login of ${user}: status ${r.status}`);
+  return m[1];
 }
