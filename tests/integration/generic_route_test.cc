@@ -9,6 +9,10 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "frontend/http/frontend_server.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "absl/strings/str_cat.h"
+#include "tests/util/test_util.h"
 #include "gtest/gtest.h"
 #include "tests/integration/frontend_fixture.h"
 #include "tests/util/readings_service.h"
@@ -19,7 +23,9 @@ namespace {
 
 using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::ReadingsServer;
+using ::ssebridge::testing::ReadingsService;
 using ::ssebridge::testing::SseClient;
+using ::ssebridge::testing::WaitFor;
 
 constexpr absl::Duration kRead = absl::Seconds(10);
 
@@ -32,6 +38,15 @@ FrontendConfig HealthConfig(const std::string& target) {
   r->set_terminal_event("done");
   r->mutable_grpc()->set_method("grpc.health.v1.Health/Watch");
   r->mutable_grpc()->set_event_field("status");
+  r = cfg.add_routes();
+  r->set_path("/readings");
+  r->add_methods("GET");
+  r->set_backend("test");
+  r->set_terminal_event("done");
+  r->mutable_grpc()->set_method("ssebridge.test.v1.Readings/Watch");
+  r->mutable_grpc()->set_event_field("kind");
+  r->mutable_grpc()->set_id_field("seq");
+  r->mutable_grpc()->set_resume_field("after_seq");
   return cfg;
 }
 
@@ -70,6 +85,78 @@ TEST(GenericRouteTest, UnknownFieldIsA400NamingIt) {
   EXPECT_EQ(c->status(), 400);
   EXPECT_TRUE(absl::StrContains(c->raw_body(), "servise")) << c->raw_body();
   frontend->Shutdown(absl::Seconds(2));
+}
+
+// Each response is one event whose data is its proto3 JSON (nested
+// messages, enums, repeated, int64 as a string, bytes as base64, oneof,
+// Timestamp, map), named by event_field and with id_field as its SSE id;
+// the method ending OK gives the terminal event.
+TEST(GenericRouteTest, ResponsesAreProto3JsonEvents) {
+  ReadingsServer backend(/*reflection=*/true);
+  auto frontend = integration::StartFrontend(HealthConfig(backend.target()));
+  ASSERT_NE(frontend, nullptr);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(frontend->port()));
+  ASSERT_TRUE(c.Get("/readings?topic=t&count=3&start_seq=5&labels=a&tag=json"));
+  ASSERT_TRUE(c.ReadHead(kRead));
+  ASSERT_EQ(c.status(), 200);
+  ASSERT_TRUE(c.ReadUntil([&] { return c.events().size() >= 4; }, kRead));
+  auto request = backend.service().last_request("json");
+  ASSERT_TRUE(request.has_value());
+  for (int i = 0; i < 3; ++i) {
+    const auto reading = ReadingsService::MakeReading(*request, 5 + i);
+    // Equal as messages (map entries may come in any order), and int64 /
+    // uint64 as JSON strings, bytes as base64, Timestamp as RFC 3339.
+    ssebridge::test::v1::Reading got;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(c.events()[i].data, &got)
+            .ok())
+        << c.events()[i].data;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, reading))
+        << c.events()[i].data;
+    EXPECT_TRUE(absl::StrContains(c.events()[i].data,
+                                  absl::StrCat("\"seq\":\"", 5 + i, "\"")));
+    EXPECT_TRUE(absl::StrContains(c.events()[i].data, "\"blob\":\"AHQ=\""));
+    EXPECT_TRUE(absl::StrContains(c.events()[i].data,
+                                  absl::StrCat("\"time\":\"1970-01-01T00:00:0",
+                                               5 + i, "Z\"")));
+    EXPECT_EQ(c.events()[i].type, reading.kind().empty() ? "message" : reading.kind());
+    EXPECT_EQ(c.events()[i].last_event_id, std::to_string(5 + i));
+  }
+  EXPECT_EQ(c.events()[3].type, "done");
+  frontend->Shutdown(absl::Seconds(2));
+}
+
+// The browser leaving cancels the method's call at once.
+TEST(GenericRouteTest, ClientLeavingCancelsTheCall) {
+  ReadingsServer backend(/*reflection=*/true);
+  auto frontend = integration::StartFrontend(HealthConfig(backend.target()));
+  ASSERT_NE(frontend, nullptr);
+  {
+    SseClient c;
+    ASSERT_TRUE(c.Connect(frontend->port()));
+    ASSERT_TRUE(c.Get("/readings?topic=t&count=0&interval_ms=10&tag=leave"));
+    ASSERT_TRUE(c.ReadUntil([&] { return c.events().size() >= 2; }, kRead));
+    c.Close();
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] { return backend.service().cancel_time("leave").has_value(); },
+      kRead));
+  frontend->Shutdown(absl::Seconds(2));
+}
+
+// A method that is not server-streaming is a start-up error naming the key.
+TEST(GenericRouteTest, UnaryMethodIsAStartUpErrorNamingTheKey) {
+  ReadingsServer backend(/*reflection=*/true);
+  FrontendConfig cfg = HealthConfig(backend.target());
+  cfg.mutable_routes(1)->mutable_grpc()->set_method(
+      "ssebridge.test.v1.Readings/Get");
+  auto server = FrontendServer::Create(cfg);
+  absl::Status s = server.ok() ? (*server)->Start() : server.status();
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::StrContains(s.message(), "routes[1].grpc.method")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "unary")) << s;
+  if (server.ok()) (*server)->Shutdown(absl::Seconds(1));
 }
 
 }  // namespace
