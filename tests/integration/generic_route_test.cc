@@ -159,5 +159,29 @@ TEST(GenericRouteTest, UnaryMethodIsAStartUpErrorNamingTheKey) {
   if (server.ok()) (*server)->Shutdown(absl::Seconds(1));
 }
 
+// descriptor_set instead of reflection: a server without reflection (each
+// test runs in its own process under ctest, and reflection is process-wide
+// once on, so this holds only when it is the first server here).
+TEST(GenericRouteTest, DescriptorSetNeedsNoReflection) {
+  if (ReadingsServer::ReflectionOn()) GTEST_SKIP() << "reflection already on";
+  ReadingsServer backend(/*reflection=*/false);
+  FrontendConfig cfg = HealthConfig(backend.target());
+  cfg.mutable_routes()->DeleteSubrange(0, 1);  // health: not in the set
+  cfg.mutable_routes(0)->mutable_grpc()->set_descriptor_set(
+      SSEBRIDGE_READINGS_DESCRIPTOR_SET);
+  auto frontend = integration::StartFrontend(cfg);
+  ASSERT_NE(frontend, nullptr);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(frontend->port()));
+  ASSERT_TRUE(c.Get("/readings?topic=t&count=2&start_seq=3&tag=set"));
+  ASSERT_TRUE(c.ReadHead(kRead));
+  ASSERT_EQ(c.status(), 200);
+  ASSERT_TRUE(c.ReadUntil([&] { return c.events().size() >= 3; }, kRead));
+  EXPECT_TRUE(absl::StrContains(c.events()[0].data, "\"seq\":\"3\""))
+      << c.events()[0].data;
+  EXPECT_EQ(c.events()[2].type, "done");
+  frontend->Shutdown(absl::Seconds(2));
+}
+
 }  // namespace
 }  // namespace ssebridge::frontend
