@@ -183,5 +183,29 @@ TEST(GenericRouteTest, DescriptorSetNeedsNoReflection) {
   frontend->Shutdown(absl::Seconds(2));
 }
 
+// A shared route over a generic method: streams with the same request share
+// one call; the last to leave cancels it.
+TEST(GenericRouteTest, SharedRouteSharesOneCall) {
+  ReadingsServer backend(/*reflection=*/true);
+  FrontendConfig cfg = HealthConfig(backend.target());
+  cfg.mutable_routes(1)->set_shared(true);
+  auto frontend = integration::StartFrontend(cfg);
+  ASSERT_NE(frontend, nullptr);
+  const std::string url = "/readings?topic=t&count=0&interval_ms=10&tag=sh";
+  SseClient a, b;
+  ASSERT_TRUE(a.Connect(frontend->port()));
+  ASSERT_TRUE(a.Get(url));
+  ASSERT_TRUE(a.ReadUntil([&] { return a.events().size() >= 1; }, kRead));
+  ASSERT_TRUE(b.Connect(frontend->port()));
+  ASSERT_TRUE(b.Get(url));
+  ASSERT_TRUE(b.ReadUntil([&] { return b.events().size() >= 2; }, kRead));
+  EXPECT_EQ(backend.service().started(), 1);
+  a.Close();
+  b.Close();
+  EXPECT_TRUE(WaitFor(
+      [&] { return backend.service().cancel_time("sh").has_value(); }, kRead));
+  frontend->Shutdown(absl::Seconds(2));
+}
+
 }  // namespace
 }  // namespace ssebridge::frontend
