@@ -207,5 +207,29 @@ TEST(GenericRouteTest, SharedRouteSharesOneCall) {
   frontend->Shutdown(absl::Seconds(2));
 }
 
+// A JSON body that is not JSON, or names a field the request lacks: 400.
+TEST(GenericRouteTest, BadJsonBodyIsA400) {
+  ReadingsServer backend(/*reflection=*/true);
+  FrontendConfig cfg = HealthConfig(backend.target());
+  cfg.mutable_routes(1)->add_methods("POST");
+  auto frontend = integration::StartFrontend(cfg);
+  ASSERT_NE(frontend, nullptr);
+  auto post = [&](const std::string& body) {
+    return integration::Exchange(
+        frontend->port(),
+        absl::StrCat("POST /readings HTTP/1.1\r\nHost: x\r\n"
+                     "Accept: text/event-stream\r\n"
+                     "Content-Type: application/json\r\nContent-Length: ",
+                     body.size(), "\r\n\r\n", body));
+  };
+  auto bad = post("{not json");
+  EXPECT_EQ(bad->status(), 400) << bad->raw_body();
+  auto unknown = post(R"({"topic":"t","nope":1})");
+  EXPECT_EQ(unknown->status(), 400) << unknown->raw_body();
+  EXPECT_TRUE(absl::StrContains(unknown->raw_body(), "nope"))
+      << unknown->raw_body();
+  frontend->Shutdown(absl::Seconds(2));
+}
+
 }  // namespace
 }  // namespace ssebridge::frontend
