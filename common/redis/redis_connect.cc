@@ -93,6 +93,36 @@ absl::Status ReadRedisPasswordFile(const std::string& path,
   return absl::OkStatus();
 }
 
+namespace {
+
+// A Redis that (re)starts reads its dataset first: it accepts connections and
+// AUTH but answers LOADING to data commands until done. Such a connection is
+// not usable yet; calling it connected would make callers flap (found by CI).
+// INFO answers while loading, in every version; a user whose ACL forbids INFO
+// cannot tell, and is let through.
+absl::Status CheckNotLoading(redisContext* c, const RedisEndpoint& e) {
+  auto* reply =
+      static_cast<redisReply*>(redisCommand(c, "INFO persistence"));
+  if (reply == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("redis ", e.ToString(), ": ", c->errstr));
+  }
+  const absl::string_view text = ReplyText(reply);
+  const bool loading = reply->type != REDIS_REPLY_ERROR &&
+                       (absl::StrContains(text, "\nloading:1") ||
+                        absl::StartsWith(text, "loading:1"));
+  const bool loading_error =
+      reply->type == REDIS_REPLY_ERROR && absl::StartsWith(text, "LOADING");
+  freeReplyObject(reply);
+  if (loading || loading_error) {
+    return absl::UnavailableError(absl::StrCat(
+        "redis ", e.ToString(), " is still loading its dataset"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<redisContext*> ConnectRedis(const RedisEndpoint& e,
                                            absl::Duration connect_timeout,
                                            absl::Duration io_timeout) {
@@ -148,6 +178,7 @@ absl::StatusOr<redisContext*> ConnectRedis(const RedisEndpoint& e,
                         absl::StrCat("redis ", e.ToString(), ": ", text));
   }
   freeReplyObject(reply);
+  if (status.ok()) status = CheckNotLoading(c, e);
   if (!status.ok()) {
     redisFree(c);
     return status;

@@ -43,7 +43,8 @@ absl::Status ReadRedisPasswordFile(const std::string& path,
                                    RedisEndpoint& endpoint);
 
 // A connected, authenticated context with `io_timeout` on each read and
-// write and TCP keepalive on; UNAVAILABLE when Redis cannot be reached,
+// write and TCP keepalive on; UNAVAILABLE when Redis cannot be reached or is
+// still loading its dataset (it would answer LOADING to every data command),
 // PERMISSION_DENIED when AUTH is refused (or required but not configured).
 absl::StatusOr<redisContext*> ConnectRedis(const RedisEndpoint& endpoint,
                                            absl::Duration connect_timeout,

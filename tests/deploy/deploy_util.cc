@@ -160,7 +160,8 @@ std::string RedisServer::address() const {
   return absl::StrCat("127.0.0.1:", port_);
 }
 
-absl::Status RedisServer::Start(int port) {
+absl::Status RedisServer::Start(int port,
+                                const std::vector<std::string>& extra_args) {
   if (process_ != nullptr) return absl::FailedPreconditionError("running");
   const std::string binary = Binary();
   if (binary.empty()) {
@@ -195,6 +196,7 @@ absl::Status RedisServer::Start(int port) {
     if (!options_.password.empty()) {
       argv.insert(argv.end(), {"--requirepass", options_.password});
     }
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     process_ = std::make_unique<ChildProcess>(argv);
     if (!process_->started()) {
       process_.reset();
@@ -209,7 +211,9 @@ absl::Status RedisServer::Start(int port) {
           }
           absl::StatusOr<std::string> pong =
               Command({"PING"}, absl::Milliseconds(500));
-          return pong.ok() && *pong == "PONG";
+          // LOADING: up, reading its dataset (what a client must wait out).
+          return (pong.ok() && *pong == "PONG") ||
+                 absl::StartsWith(pong.status().message(), "LOADING");
         },
         absl::Seconds(10));
     if (up && !exited) return absl::OkStatus();

@@ -78,8 +78,10 @@ class RedisServer {
   static std::string Binary();
 
   // Starts on `port` (0: a free one; retried on a lost race) and waits until
-  // it answers PING (10 s at most).
-  absl::Status Start(int port = 0);
+  // it answers PING (10 s at most), or LOADING while it reads its dataset.
+  // `extra_args` go after the usual ones (e.g. {"--key-load-delay", "N"}).
+  absl::Status Start(int port = 0,
+                     const std::vector<std::string>& extra_args = {});
   // SIGTERM, up to 5 s, then SIGKILL. Idempotent.
   void Stop();
   // Freezes / thaws the process (SIGSTOP / SIGCONT): a hung Redis.

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -418,6 +419,71 @@ TEST_F(RedisNotificationStoreTest, RedisDownEndsStreamsAndLosesNothing) {
   Inbox all;
   store.Watch("ann", "0", all.OnReplay(), all.Live(), all.Closed());
   EXPECT_THAT(all.Texts(), ElementsAre("before1", "before2", "after"));
+  std::lock_guard<std::mutex> lock(health_mu);
+  EXPECT_THAT(health, ElementsAre(true, false, true));
+}
+
+// Found by CI: a Redis that restarts reads its dataset first and answers
+// LOADING to data commands meanwhile, though it accepts AUTH. The store must
+// not call that connection healthy (and flap) until Redis can serve it.
+TEST_F(RedisNotificationStoreTest, RedisStillLoadingIsNotHealthyYet) {
+  std::vector<bool> health;
+  std::mutex health_mu;
+  RedisNotificationStoreOptions o = Options();
+  o.on_health = [&](bool up) {
+    std::lock_guard<std::mutex> lock(health_mu);
+    health.push_back(up);
+  };
+  RedisNotificationStore store(o);
+  ASSERT_TRUE(store.WaitHealthy(kWait));
+  const std::string first = Add(store, "ann", "before");
+  // Keys of 2 KiB in an RDB base file: loading goes key by key
+  // (--key-load-delay) and Redis answers clients between keys
+  // (--loading-process-events-interval-bytes).
+  // (Random text: RDB compresses repeats.)
+  uint64_t seed = 88172645463325252ull;
+  for (int i = 0; i < 6; ++i) {
+    std::string text;
+    while (text.size() < 2048) {
+      seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+      absl::StrAppend(&text, absl::Hex(seed));
+    }
+    Add(store, absl::StrCat("user", i), text);
+  }
+  ASSERT_TRUE(redis_->Command({"BGREWRITEAOF"}).ok());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<std::string> info =
+            redis_->Command({"INFO", "persistence"});
+        return info.ok() &&
+               absl::StrContains(*info, "aof_rewrite_in_progress:0") &&
+               absl::StrContains(*info, "aof_rewrite_scheduled:0") &&
+               absl::StrContains(*info, "aof_last_bgrewrite_status:ok");
+      },
+      kWait));
+
+  const int port = redis_->port();
+  redis_->Stop();
+  ASSERT_TRUE(WaitFor([&] { return !store.Healthy(); }, kWait));
+  // 7 keys x 150 ms: Redis answers LOADING for about a second.
+  ASSERT_TRUE(redis_
+                  ->Start(port, {"--key-load-delay", "150000",
+                                 "--loading-process-events-interval-bytes",
+                                 "1024"})
+                  .ok());
+  absl::StatusOr<std::string> probe = redis_->Command({"GET", "x"});
+  ASSERT_FALSE(probe.ok()) << "Redis was not loading; the test proves nothing";
+  EXPECT_THAT(std::string(probe.status().message()), HasSubstr("LOADING"));
+
+  ASSERT_TRUE(store.WaitHealthy(kWait)) << store.LastError();
+  // Healthy means it serves: a write and a resume work at once.
+  Add(store, "ann", "after");
+  Inbox resumed;
+  ASSERT_NE(store.Watch("ann", first, resumed.OnReplay(), resumed.Live(),
+                        resumed.Closed()),
+            0u);
+  EXPECT_THAT(resumed.Texts(), ElementsAre("after"));
+  EXPECT_EQ(resumed.ClosedCount(), 0u);
   std::lock_guard<std::mutex> lock(health_mu);
   EXPECT_THAT(health, ElementsAre(true, false, true));
 }
