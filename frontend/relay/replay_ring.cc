@@ -7,6 +7,7 @@ bool ReplayRing::Append(absl::string_view id, absl::string_view bytes,
   const size_t charge = Charge(id, bytes);
   if (charge > bounds_.max_bytes || bounds_.max_events == 0) {
     Clear();
+    evicted_id_ = std::string(id);  // sent, but not kept
     return false;
   }
   EvictExpired(now);
@@ -30,6 +31,12 @@ std::optional<std::vector<absl::string_view>> ReplayRing::EventsAfter(
     for (size_t j = i + 1; j < events_.size(); ++j) {
       out.push_back(events_[j].bytes);
     }
+    return out;
+  }
+  if (evicted_id_.has_value() && *evicted_id_ == id) {
+    std::vector<absl::string_view> out;
+    out.reserve(events_.size());
+    for (const Entry& e : events_) out.push_back(e.bytes);
     return out;
   }
   return std::nullopt;
@@ -57,10 +64,12 @@ void ReplayRing::EvictExpired(absl::Time now) {
 void ReplayRing::Clear() {
   events_.clear();
   bytes_ = 0;
+  evicted_id_.reset();
 }
 
 void ReplayRing::PopOldest() {
   bytes_ -= Charge(events_.front().id, events_.front().bytes);
+  evicted_id_ = std::move(events_.front().id);
   events_.pop_front();
 }
 

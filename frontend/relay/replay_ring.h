@@ -49,9 +49,13 @@ class ReplayRing {
   bool Append(absl::string_view id, absl::string_view bytes, absl::Time now);
 
   // The encoded events after the newest held event whose id is `id`, oldest
-  // first (empty when that is the newest event); nullopt when no held event
-  // has that id (never held, or evicted). Evicts what is older than max_age
-  // at `now` first. The views are valid until the next non-const call.
+  // first (empty when that is the newest event); every held event when `id`
+  // is the event evicted last (the one just before the oldest held, or the
+  // newest of all when every event has aged out or an oversized one emptied
+  // the ring: a browser holding it missed only what is held); nullopt for
+  // any other id (never seen, or evicted before that: a gap cannot be ruled
+  // out). Evicts what is older than max_age at `now` first. The views are
+  // valid until the next non-const call.
   std::optional<std::vector<absl::string_view>> EventsAfter(
       absl::string_view id, absl::Time now);
 
@@ -61,6 +65,7 @@ class ReplayRing {
 
   // Drops every event older than max_age at `now`.
   void EvictExpired(absl::Time now);
+  // Forgets everything, the last evicted id too (the call is gone).
   void Clear();
 
   size_t size() const { return events_.size(); }
@@ -79,6 +84,8 @@ class ReplayRing {
   const Bounds bounds_;
   std::deque<Entry> events_;  // oldest first
   size_t bytes_ = 0;
+  // The id of the event evicted last (the predecessor of events_.front()).
+  std::optional<std::string> evicted_id_;
 };
 
 }  // namespace ssebridge::frontend

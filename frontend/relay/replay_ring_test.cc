@@ -88,7 +88,10 @@ TEST(ReplayRingTest, CountBoundEvictsTheOldest) {
     EXPECT_LE(ring.size(), 3u);
   }
   EXPECT_EQ(ring.size(), 3u);
-  EXPECT_EQ(ring.EventsAfter("6", kT0), std::nullopt) << "evicted";
+  EXPECT_EQ(ring.EventsAfter("5", kT0), std::nullopt) << "evicted";
+  // "6" was evicted last: just before the oldest held, so nothing is missed.
+  EXPECT_THAT(ring.EventsAfter("6", kT0),
+              Optional(ElementsAre(Sse("7"), Sse("8"), Sse("9"))));
   EXPECT_THAT(ring.EventsAfter("7", kT0),
               Optional(ElementsAre(Sse("8"), Sse("9"))));
   EXPECT_THAT(ring.LastEvents(10, kT0),
@@ -109,7 +112,9 @@ TEST(ReplayRingTest, ByteBoundEvictsTheOldestAndCountsIdsAndBytes) {
   }
   EXPECT_EQ(ring.size(), 3u);
   EXPECT_EQ(ring.bytes(), 3u * 102);
-  EXPECT_EQ(ring.EventsAfter("16", kT0), std::nullopt);
+  EXPECT_EQ(ring.EventsAfter("15", kT0), std::nullopt);
+  EXPECT_THAT(ring.EventsAfter("16", kT0),
+              Optional(ElementsAre(event, event, event)));
   EXPECT_THAT(ring.EventsAfter("17", kT0), Optional(ElementsAre(event, event)));
   // A larger event pushes out as many old ones as it needs.
   ASSERT_TRUE(ring.Append("20", std::string(200, 'y'), kT0));
@@ -129,7 +134,8 @@ TEST(ReplayRingTest, AnEventOverTheByteBoundEmptiesTheRing) {
   EXPECT_TRUE(ring.empty());
   EXPECT_EQ(ring.bytes(), 0u);
   EXPECT_EQ(ring.EventsAfter("1", kT0), std::nullopt);
-  EXPECT_EQ(ring.EventsAfter("3", kT0), std::nullopt);
+  // Whoever got "3" missed nothing.
+  EXPECT_THAT(ring.EventsAfter("3", kT0), Optional(IsEmpty()));
   // And it fills again afterwards.
   ASSERT_TRUE(ring.Append("4", "small", kT0));
   EXPECT_THAT(ring.EventsAfter("4", kT0), Optional(IsEmpty()));
@@ -154,8 +160,10 @@ TEST(ReplayRingTest, AgeBoundWithAnInjectedClock) {
   EXPECT_THAT(ring.EventsAfter("0", kT0 + absl::Seconds(10)),
               Optional(ElementsAre(Sse("1"), Sse("2"), Sse("3"), Sse("4"))));
   // At t0+13s events 0 and 1 (t0, t0+2s) are over 10 s old.
-  EXPECT_EQ(ring.EventsAfter("1", kT0 + absl::Seconds(13)), std::nullopt);
+  EXPECT_EQ(ring.EventsAfter("0", kT0 + absl::Seconds(13)), std::nullopt);
   EXPECT_EQ(ring.size(), 3u);
+  EXPECT_THAT(ring.EventsAfter("1", kT0 + absl::Seconds(13)),
+              Optional(ElementsAre(Sse("2"), Sse("3"), Sse("4"))));
   EXPECT_THAT(ring.EventsAfter("2", kT0 + absl::Seconds(13)),
               Optional(ElementsAre(Sse("3"), Sse("4"))));
   // Appending evicts by age too.
@@ -180,6 +188,40 @@ TEST(ReplayRingTest, BytesTrackWhatIsHeld) {
   ring.Clear();
   EXPECT_EQ(ring.bytes(), 0u);
   EXPECT_TRUE(ring.empty());
+}
+
+// A slow route: the newest event is older than max_age. A browser that
+// holds its id has missed nothing, so it resumes with an empty backlog, not
+// a reset: the ring remembers the id just before its oldest held event.
+TEST(ReplayRingTest, NewestIdResumesEmptyAfterItAgedOut) {
+  ReplayRing ring({.max_events = 10, .max_age = absl::Minutes(1),
+                   .max_bytes = 1 << 20});
+  ring.Append("a", Sse("a"), kT0);
+  ring.Append("b", Sse("b"), kT0 + absl::Seconds(1));
+  const absl::Time later = kT0 + absl::Minutes(3);
+  EXPECT_THAT(ring.EventsAfter("b", later), Optional(IsEmpty()));
+  EXPECT_TRUE(ring.empty());
+  // An older id that aged out is still unknown: a gap cannot be ruled out.
+  EXPECT_EQ(ring.EventsAfter("a", later), std::nullopt);
+  // A new event: "b" is the one just before the oldest held, so a browser
+  // holding it missed exactly what is held.
+  ring.Append("c", Sse("c"), later);
+  EXPECT_THAT(ring.EventsAfter("c", later), Optional(IsEmpty()));
+  EXPECT_THAT(ring.EventsAfter("b", later), Optional(ElementsAre(Sse("c"))));
+  EXPECT_EQ(ring.EventsAfter("a", later), std::nullopt);
+}
+
+// An event too large to keep empties the ring; a browser that received it
+// (holds its id) has missed nothing.
+TEST(ReplayRingTest, OversizedNewestEventResumesEmpty) {
+  ReplayRing ring({.max_events = 10, .max_age = absl::Minutes(1),
+                   .max_bytes = 64});
+  ring.Append("a", Sse("a"), kT0);
+  EXPECT_FALSE(ring.Append("big", std::string(100, 'x'), kT0));
+  EXPECT_THAT(ring.EventsAfter("big", kT0), Optional(IsEmpty()));
+  EXPECT_EQ(ring.EventsAfter("a", kT0), std::nullopt);
+  ring.Clear();  // the call is gone: nothing is known any more
+  EXPECT_EQ(ring.EventsAfter("big", kT0), std::nullopt);
 }
 
 }  // namespace

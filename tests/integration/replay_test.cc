@@ -275,18 +275,25 @@ TEST_F(ReplayTest, AnEvictedIdGetsTheResetEventThenLive) {
   auto source = Open(url);
   ASSERT_TRUE(
       source->ReadUntil([&] { return source->events().size() >= 12; }, kRead));
-  // The ring holds the last 10: e2..e11.
-  auto evicted = Open(url, {"Last-Event-ID: e1"});
+  // The ring holds the last 10: e2..e11. e1 was evicted last: whoever holds
+  // it missed exactly what is held, so it resumes without a reset; e0 is
+  // further back (a gap cannot be ruled out).
+  auto evicted = Open(url, {"Last-Event-ID: e0"});
+  auto last_evicted = Open(url, {"Last-Event-ID: e1"});
   auto oldest = Open(url, {"Last-Event-ID: e2"});
   ASSERT_TRUE(
       evicted->ReadUntil([&] { return evicted->events().size() >= 1; }, kRead));
+  ASSERT_TRUE(last_evicted->ReadUntil(
+      [&] { return last_evicted->events().size() >= 10; }, kRead));
   ASSERT_TRUE(
       oldest->ReadUntil([&] { return oldest->events().size() >= 9; }, kRead));
   svc().OpenGate("small");
-  for (SseClient* c : {source.get(), evicted.get(), oldest.get()}) {
+  for (SseClient* c :
+       {source.get(), evicted.get(), last_evicted.get(), oldest.get()}) {
     ASSERT_TRUE(c->ReadToEof(kRead));
   }
   EXPECT_EQ(Summary(*evicted), "reset " + Ids(12, 12, "done"));
+  EXPECT_EQ(Summary(*last_evicted), Ids(2, 12, "done"));
   EXPECT_EQ(Summary(*oldest), Ids(3, 12, "done"));
   EXPECT_EQ(Metric(port(), "ssebridge_replay_resets_total{route=\"/r/small\"}"),
             resets_before + 1);
