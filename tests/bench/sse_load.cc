@@ -232,8 +232,10 @@ void Merge(Results& into, const Results& r) {
   into.connect.Merge(r.connect);
 }
 
-// Splits "t=<ns> seq=<n> ..." into its numbers.
+// Splits "t=<ns> seq=<n> ..." into its numbers; also inside the proto3 JSON
+// a generic-method route makes of loadgen's Event, {"raw":"t=<ns> ..."}.
 bool ParseStamp(absl::string_view data, int64_t& t_ns, uint64_t& seq) {
+  absl::ConsumePrefix(&data, "{\"raw\":\"");
   if (!absl::ConsumePrefix(&data, "t=")) return false;
   size_t sp = data.find(' ');
   if (sp == absl::string_view::npos ||
