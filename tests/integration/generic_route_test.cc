@@ -117,6 +117,7 @@ TEST(GenericRouteTest, ResponsesAreProto3JsonEvents) {
     EXPECT_TRUE(absl::StrContains(c.events()[i].data,
                                   absl::StrCat("\"seq\":\"", 5 + i, "\"")));
     EXPECT_TRUE(absl::StrContains(c.events()[i].data, "\"blob\":\"AHQ=\""));
+    EXPECT_TRUE(absl::StrContains(c.events()[i].data, "\"sourceTopic\":\"t\""));
     EXPECT_TRUE(absl::StrContains(c.events()[i].data,
                                   absl::StrCat("\"time\":\"1970-01-01T00:00:0",
                                                5 + i, "Z\"")));
@@ -229,6 +230,81 @@ TEST(GenericRouteTest, BadJsonBodyIsA400) {
   EXPECT_TRUE(absl::StrContains(unknown->raw_body(), "nope"))
       << unknown->raw_body();
   frontend->Shutdown(absl::Seconds(2));
+}
+
+// resume_field: the browser's Last-Event-ID goes into the request's
+// after_seq, so the method continues right after it.
+TEST(GenericRouteTest, LastEventIdGoesIntoResumeField) {
+  ReadingsServer backend(/*reflection=*/true);
+  auto frontend = integration::StartFrontend(HealthConfig(backend.target()));
+  ASSERT_NE(frontend, nullptr);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(frontend->port()));
+  ASSERT_TRUE(c.Get("/readings?topic=t&count=2&tag=resume",
+                    {"Last-Event-ID: 7"}));
+  ASSERT_TRUE(c.ReadToEof());
+  ASSERT_EQ(c.status(), 200);
+  auto request = backend.service().last_request("resume");
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->after_seq(), 7);
+  ASSERT_EQ(c.events().size(), 3u) << c.raw_body();
+  EXPECT_EQ(c.events()[0].last_event_id, "8");
+  EXPECT_EQ(c.events()[1].last_event_id, "9");
+  EXPECT_EQ(c.events()[2].type, "done");
+}
+
+// A method that fails after some responses: those events, then one
+// `event: error` with the code only (expose_errors off), as on action routes.
+TEST(GenericRouteTest, FailureMidStreamIsAnErrorEvent) {
+  ReadingsServer backend(/*reflection=*/true);
+  auto frontend = integration::StartFrontend(HealthConfig(backend.target()));
+  ASSERT_NE(frontend, nullptr);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(frontend->port()));
+  ASSERT_TRUE(c.Get("/readings?topic=t&count=2&fail=true&tag=fail"));
+  ASSERT_TRUE(c.ReadToEof());
+  ASSERT_EQ(c.status(), 200);
+  ASSERT_EQ(c.events().size(), 3u) << c.raw_body();
+  EXPECT_EQ(c.events()[2].type, "error");
+  EXPECT_EQ(c.events()[2].data, "{\"code\":\"UNAVAILABLE\"}");
+  EXPECT_FALSE(absl::StrContains(c.raw_body(), "boom"));
+}
+
+// forward_headers and the json options on a grpc route: the named header
+// reaches the method as metadata (others and x-ssebridge-* never do), and
+// proto field names / defaults are printed as configured.
+TEST(GenericRouteTest, ForwardedHeadersAndJsonOptions) {
+  ReadingsServer backend(/*reflection=*/true);
+  FrontendConfig cfg = HealthConfig(backend.target());
+  auto* r = cfg.mutable_routes(1);
+  r->add_forward_headers("x-request-id");
+  r->mutable_grpc()->mutable_json()->set_preserve_field_names(true);
+  r->mutable_grpc()->mutable_json()->set_emit_defaults(true);
+  auto frontend = integration::StartFrontend(cfg);
+  ASSERT_NE(frontend, nullptr);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(frontend->port()));
+  ASSERT_TRUE(c.Get("/readings?topic=t&count=1&start_seq=2&tag=meta",
+                    {"X-Request-Id: r-42", "X-Other: no",
+                     "X-Ssebridge-Sub: mallory"}));
+  ASSERT_TRUE(c.ReadToEof());
+  ASSERT_EQ(c.status(), 200);
+  const auto md = backend.service().last_metadata("meta");
+  auto it = md.find("x-request-id");
+  ASSERT_NE(it, md.end());
+  EXPECT_EQ(it->second, "r-42");
+  EXPECT_EQ(md.count("x-other"), 0u);
+  EXPECT_EQ(md.count("x-ssebridge-sub"), 0u);
+  ASSERT_GE(c.events().size(), 1u);
+  // Level 0 is a default (emitted by name); the proto name of a nested
+  // field is kept. seq 2 is even: flag false, also a default.
+  EXPECT_TRUE(absl::StrContains(c.events()[0].data,
+                                "\"level\":\"LEVEL_UNSPECIFIED\""))
+      << c.events()[0].data;
+  EXPECT_TRUE(absl::StrContains(c.events()[0].data, "\"flag\":false"))
+      << c.events()[0].data;
+  EXPECT_TRUE(absl::StrContains(c.events()[0].data, "\"source_topic\":\"t\""))
+      << c.events()[0].data;
 }
 
 }  // namespace

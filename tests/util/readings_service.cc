@@ -128,6 +128,7 @@ Reading ReadingsService::MakeReading(const WatchRequest& request,
   r.set_big((uint64_t{1} << 63) + static_cast<uint64_t>(seq));
   r.set_flag(seq % 2 == 1);
   r.set_ratio(static_cast<double>(seq) / 4);
+  r.set_source_topic(request.topic());
   return r;
 }
 
