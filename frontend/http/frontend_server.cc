@@ -792,14 +792,30 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
   std::vector<PreparedCall> calls(n);
   std::vector<MuxConnection::SubStream> subs(n);
   std::vector<const RouteRuntime*> sub_routes(n);
+  std::vector<absl::Status> refused(n);
   for (size_t i = 0; i < n; ++i) {
     const MuxSubStream& s = query->streams[i];
     const RouteRuntime& sub = *route.mux_routes.at(s.route);
     sub_routes[i] = &sub;
     std::optional<auth::VerifiedToken> identity;
-    if (sub.auth_mode != AuthMode::kOff &&
-        !Authenticate(sub, request, response, identity)) {
-      return;
+    subs[i].alias = s.alias;
+    subs[i].settings = &sub.settings;
+    if (sub.auth_mode != AuthMode::kOff) {
+      // A sub-stream its route refuses (401/403 alone) is not opened: it
+      // gets its ALIAS.error event, the others run.
+      AuthOutcome a = AuthorizeRequest(sub, request);
+      if (a.status != 0) {
+        sub.stats->CountAuthRefusal(a.reason);
+        spdlog::info("auth refused route={} (mux {} alias {}) client={} "
+                     "status={} reason={}: {}",
+                     sub.settings.route_path, route.settings.route_path,
+                     s.alias, ClientIp(request), a.status, a.reason, a.detail);
+        refused[i] = a.status == 401
+                         ? absl::UnauthenticatedError(a.reason)
+                         : absl::PermissionDeniedError(a.reason);
+        continue;
+      }
+      identity = std::move(a.token);
     }
     std::string last_id;
     for (const auto& [alias, id] : positions) {
@@ -819,11 +835,17 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
       bad(absl::StrCat("sub-stream ", s.alias, ": ", st.message()));
       return;
     }
-    subs[i].alias = s.alias;
-    subs[i].settings = &sub.settings;
     subs[i].last_event_id = last_id;
     subs[i].shared_route = sub.shared != nullptr;
     if (identity.has_value()) subs[i].expires = identity->expires;
+  }
+  if (std::all_of(refused.begin(), refused.end(),
+                  [](const absl::Status& st) { return !st.ok(); })) {
+    // Nothing to open: the answer the first would get alone.
+    const RouteRuntime& sub = *sub_routes[0];
+    std::optional<auth::VerifiedToken> unused;
+    Authenticate(sub, request, response, unused);
+    return;
   }
   // Each sub-stream counts as a stream (the session holds one slot, the
   // connection the others until the socket closes).
@@ -872,6 +894,10 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
   }
   session->CommitHead();
   for (size_t i = 0; i < n; ++i) {
+    if (!refused[i].ok()) {
+      conn->sink(i)->EndUpstream(refused[i]);
+      continue;
+    }
     calls[i].req.set_remote_addr(ip);
     StartCall(*sub_routes[i], calls[i], conn->sink(i), /*collect=*/false,
               /*head_now=*/true);
@@ -884,10 +910,8 @@ bool FrontendServer::ClientUsesTls(const Http::Request& request) const {
       HeaderValue(request, "x-forwarded-proto").value_or(""), "https");
 }
 
-bool FrontendServer::Authenticate(
-    const RouteRuntime& route, const Http::Request& request,
-    Http::ResponseWriter& response,
-    std::optional<auth::VerifiedToken>& identity) {
+AuthOutcome FrontendServer::AuthorizeRequest(const RouteRuntime& route,
+                                             const Http::Request& request) {
   const ProviderRuntime& provider = *route.provider;
   AuthInputs in;
   in.authorization = HeaderValue(request, "authorization");
@@ -913,6 +937,14 @@ bool FrontendServer::Authenticate(
     a.detail = "cookie-authenticated POST from a foreign or unknown origin";
     a.token.reset();
   }
+  return a;
+}
+
+bool FrontendServer::Authenticate(
+    const RouteRuntime& route, const Http::Request& request,
+    Http::ResponseWriter& response,
+    std::optional<auth::VerifiedToken>& identity) {
+  AuthOutcome a = AuthorizeRequest(route, request);
   if (a.status == 0) {
     identity = std::move(a.token);
     return true;

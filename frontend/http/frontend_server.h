@@ -152,6 +152,10 @@ class FrontendServer {
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response,
                     std::optional<auth::VerifiedToken>& identity);
+  // The auth decision for a request on a route with auth on (CSRF checked),
+  // without answering.
+  AuthOutcome AuthorizeRequest(const RouteRuntime& route,
+                               const Pistache::Http::Request& request);
   // Whether the client reached the edge over TLS (a trusted proxy says so).
   bool ClientUsesTls(const Pistache::Http::Request& request) const;
   std::vector<std::string> CorsHeaders(
