@@ -426,6 +426,50 @@ routes:
                       route_extra);
 }
 
+// kMinimal's route, a mux route /api/live with `mux` (a YAML flow map)
+// and `extra` lines, and a POST-only route /api/news.
+std::string WithMux(const std::string& mux, const std::string& extra = "") {
+  return absl::StrCat(kBackend, R"(
+routes:
+  - path: /api/chat_stream
+    backend: chat_bot
+  - path: /api/live
+    mux: )",
+                      mux, "\n", extra, R"(  - path: /api/news
+    backend: chat_bot
+    methods: [POST]
+)");
+}
+
+TEST(ParseConfigYamlTest, MuxRouteGetsDefaultsAndNoAction) {
+  const FrontendConfig config =
+      Parse(WithMux("{routes: [/api/chat_stream]}", "    heartbeat: 5s\n"));
+  ASSERT_EQ(config.routes_size(), 3);
+  const auto& mux = config.routes(1);
+  EXPECT_TRUE(mux.has_mux());
+  EXPECT_THAT(mux.mux().routes(), ElementsAre("/api/chat_stream"));
+  EXPECT_EQ(mux.mux().max_streams(), 8u);
+  EXPECT_EQ(mux.action(), "");  // no action derived from the path
+  EXPECT_EQ(mux.backend(), "");
+  EXPECT_EQ(mux.terminal_event(), "done");
+  EXPECT_EQ(mux.heartbeat().seconds(), 5);
+  EXPECT_THAT(mux.methods(), ElementsAre("GET"));
+}
+
+TEST(ParseConfigYamlTest, MuxRouteMayComeBeforeTheRoutesItNames) {
+  const FrontendConfig config = Parse(absl::StrCat(kBackend, R"(
+routes:
+  - path: /api/live
+    mux: {routes: [/api/b, /api/a], max_streams: 3}
+  - path: /api/a
+    backend: chat_bot
+  - path: /api/b
+    backend: chat_bot
+)"));
+  ASSERT_EQ(config.routes_size(), 3);
+  EXPECT_EQ(config.routes(0).mux().max_streams(), 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Errors, ParseConfigYamlErrorTest,
     testing::ValuesIn(std::vector<ErrorCase>{
@@ -657,6 +701,50 @@ routes:
         {"TrustedProxyCidr", kMinimal + "trusted_proxies: [10.0.0.0/8]\n",
          "frontend.yaml: trusted_proxies[0]: expected an IP address, got "
          "\"10.0.0.0/8\""},
+        // Mux routes (issue 22).
+        {"MuxUnknownRoute", WithMux("{routes: [/api/chat_stream, /api/nope]}"),
+         "frontend.yaml: routes[1].mux.routes[1]: unknown route \"/api/nope\" "
+         "(routes that can be multiplexed: /api/chat_stream, /api/news)"},
+        {"MuxOfMux", WithMux("{routes: [/api/live]}"),
+         "frontend.yaml: routes[1].mux.routes[0]: \"/api/live\" is a mux "
+         "route itself (routes[1]); mux routes do not nest"},
+        {"MuxDuplicateRoute",
+         WithMux("{routes: [/api/chat_stream, /api/chat_stream]}"),
+         "frontend.yaml: routes[1].mux.routes[1]: duplicate route "
+         "\"/api/chat_stream\""},
+        {"MuxPostOnlyRoute", WithMux("{routes: [/api/news]}"),
+         "frontend.yaml: routes[1].mux.routes[0]: \"/api/news\" does not "
+         "allow GET (routes[2].methods)"},
+        {"MuxEmptyAllowList", WithMux("{routes: []}"),
+         "frontend.yaml: routes[1].mux.routes: must list at least one route "
+         "path (the allow-list)"},
+        {"MuxMaxStreamsZero",
+         WithMux("{routes: [/api/chat_stream], max_streams: 0}"),
+         "frontend.yaml: routes[1].mux.max_streams: must be between 1 and 64, "
+         "got 0"},
+        {"MuxMaxStreamsTooMany",
+         WithMux("{routes: [/api/chat_stream], max_streams: 65}"),
+         "frontend.yaml: routes[1].mux.max_streams: must be between 1 and 64, "
+         "got 65"},
+        {"MuxWithBackend",
+         WithMux("{routes: [/api/chat_stream]}", "    backend: chat_bot\n"),
+         "frontend.yaml: routes[1].backend: a mux route has none of its own "
+         "(each sub-stream uses its route's)"},
+        {"MuxWithShared",
+         WithMux("{routes: [/api/chat_stream]}", "    shared: true\n"),
+         "frontend.yaml: routes[1].shared: a mux route has none of its own "
+         "(each sub-stream uses its route's)"},
+        {"MuxWithAuth",
+         WithMux("{routes: [/api/chat_stream]}", "    auth: required\n"),
+         "frontend.yaml: routes[1].auth: a mux route has none of its own "
+         "(each sub-stream uses its route's)"},
+        {"MuxWithPost",
+         WithMux("{routes: [/api/chat_stream]}", "    methods: [GET, POST]\n"),
+         "frontend.yaml: routes[1].methods[1]: a mux route is GET only "
+         "(EventSource)"},
+        {"MuxUnknownKey",
+         WithMux("{routes: [/api/chat_stream], max_stream: 3}"),
+         "frontend.yaml: routes[1].mux.max_stream: unknown key"},
     }),
     [](const testing::TestParamInfo<ErrorCase>& info) {
       return info.param.name;

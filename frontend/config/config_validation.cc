@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -321,6 +322,102 @@ absl::Status ValidateReplay(absl::string_view file, const std::string& p,
   return absl::OkStatus();
 }
 
+// A multiplexing route's own keys: what it may not set (its sub-streams use
+// their routes' settings) and its max_streams. Its allow-list is checked
+// once every path is known (ValidateMuxRoutes).
+absl::Status ValidateMuxRoute(absl::string_view file, const std::string& p,
+                              const GivenKeys& given,
+                              const ssebridge::config::v1::Route& r) {
+  auto err = [file](absl::string_view path, absl::string_view problem) {
+    return ConfigError(file, path, problem);
+  };
+  const char* const kWhy = "a mux route has none of its own (each sub-stream "
+                           "uses its route's)";
+  const std::pair<const char*, bool> kNotHere[] = {
+      {"backend", !r.backend().empty()},
+      {"action", given.count(p + ".action") != 0 || !r.action().empty()},
+      {"grpc", r.has_grpc()},
+      {"shared", r.shared()},
+      {"replay", r.has_replay()},
+      {"auth", r.auth() != "off" && !r.auth().empty()},
+      {"auth_provider", given.count(p + ".auth_provider") != 0},
+      {"require_claims", !r.require_claims().empty()},
+      {"token_query_param", !r.token_query_param().empty()},
+      {"forward_headers", r.forward_headers_size() > 0},
+      {"max_event_bytes", r.max_event_bytes() != 0},
+  };
+  for (const auto& [key, set] : kNotHere) {
+    if (set) return err(absl::StrCat(p, ".", key), kWhy);
+  }
+  for (int m = 0; m < r.methods_size(); ++m) {
+    if (r.methods(m) != "GET") {
+      return err(IndexPath(p + ".methods", static_cast<size_t>(m)),
+                 "a mux route is GET only (EventSource)");
+    }
+  }
+  if (r.mux().routes_size() == 0) {
+    return err(p + ".mux.routes",
+               "must list at least one route path (the allow-list)");
+  }
+  if (r.mux().max_streams() < 1 || r.mux().max_streams() > 64) {
+    return err(p + ".mux.max_streams",
+               absl::StrCat("must be between 1 and 64, got ",
+                            r.mux().max_streams()));
+  }
+  return absl::OkStatus();
+}
+
+// Every mux route's allow-list names routes of this config, once each, that
+// take GET and are not mux routes themselves.
+absl::Status ValidateMuxRoutes(absl::string_view file,
+                               const FrontendConfig& config,
+                               const std::map<std::string, int>& route_index) {
+  std::vector<std::string> plain;
+  for (const auto& r : config.routes()) {
+    if (!r.has_mux()) plain.push_back(r.path());
+  }
+  const std::string defined =
+      absl::StrCat("routes that can be multiplexed: ",
+                   plain.empty() ? std::string("none")
+                                 : absl::StrJoin(plain, ", "));
+  for (int i = 0; i < config.routes_size(); ++i) {
+    const auto& r = config.routes(i);
+    if (!r.has_mux()) continue;
+    const std::string p = IndexPath("routes", static_cast<size_t>(i));
+    std::set<std::string> seen;
+    for (int k = 0; k < r.mux().routes_size(); ++k) {
+      const std::string& path = r.mux().routes(k);
+      const std::string kp =
+          IndexPath(p + ".mux.routes", static_cast<size_t>(k));
+      auto it = route_index.find(path);
+      if (it == route_index.end()) {
+        return ConfigError(file, kp,
+                           absl::StrCat("unknown route ", Quote(path), " (",
+                                        defined, ")"));
+      }
+      const auto& target = config.routes(it->second);
+      if (target.has_mux()) {
+        return ConfigError(
+            file, kp,
+            absl::StrCat(Quote(path), " is a mux route itself (routes[",
+                         it->second, "]); mux routes do not nest"));
+      }
+      if (std::find(target.methods().begin(), target.methods().end(),
+                    "GET") == target.methods().end()) {
+        return ConfigError(
+            file, kp,
+            absl::StrCat(Quote(path), " does not allow GET (routes[",
+                         it->second, "].methods)"));
+      }
+      if (!seen.insert(path).second) {
+        return ConfigError(file, kp,
+                           absl::StrCat("duplicate route ", Quote(path)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Validate(absl::string_view file, const GivenKeys& given,
@@ -441,6 +538,20 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
       *r.mutable_methods(m) = std::move(method);
     }
 
+    if (r.has_mux()) {
+      if (r.auth().empty()) r.set_auth("off");
+      if (absl::Status s = ValidateMuxRoute(file, p, given, r); !s.ok()) {
+        return s;
+      }
+      if (r.terminal_event().empty()) {
+        return err(p + ".terminal_event", "must not be empty");
+      }
+      if (HasCrLf(r.terminal_event())) {
+        return err(p + ".terminal_event", "must not contain CR or LF");
+      }
+      continue;
+    }
+
     if (r.backend().empty()) {
       return err(p + ".backend", absl::StrCat("required (", defined, ")"));
     }
@@ -523,6 +634,11 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
     if (r.has_replay()) {
       if (absl::Status s = ValidateReplay(file, p, r); !s.ok()) return s;
     }
+  }
+
+  if (absl::Status s = ValidateMuxRoutes(file, config, route_index);
+      !s.ok()) {
+    return s;
   }
 
   if (const std::string& dev = config.auth().dev_login().path(); !dev.empty()) {

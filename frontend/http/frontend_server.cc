@@ -26,6 +26,8 @@
 #include "frontend/relay/action_call.h"
 #include "frontend/relay/event_rpc.h"
 #include "frontend/relay/method_rpc.h"
+#include "frontend/relay/mux_connection.h"
+#include "frontend/relay/mux_cursor.h"
 #include "frontend/relay/responses.h"
 #include "frontend/upstream/backend_health.h"
 #include "frontend/upstream/descriptor_source.h"
@@ -109,11 +111,17 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     rt.stats = std::make_unique<RouteStats>();
     rt.settings.route_stats = rt.stats.get();
     auto it = server->backends_.find(r.backend());
-    if (it == server->backends_.end()) {
+    if (r.has_mux()) {
+      rt.stats->mux = true;
+      rt.mux = std::make_unique<MuxPolicy>();
+      rt.mux->routes.assign(r.mux().routes().begin(), r.mux().routes().end());
+      rt.mux->max_streams = OrDefault<uint32_t>(r.mux().max_streams(), 8);
+      rt.backend = nullptr;
+    } else if (it == server->backends_.end()) {
       return absl::InvalidArgumentError(
           absl::StrCat("route ", r.path(), ": unknown backend ", r.backend()));
     }
-    rt.backend = it->second.get();
+    if (!r.has_mux()) rt.backend = it->second.get();
     rt.action = r.action().empty()
                     ? std::string(r.path().substr(r.path().rfind('/') + 1))
                     : r.action();
@@ -176,6 +184,27 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
   }
   if (absl::Status s = server->ResolveMethods(); !s.ok()) return s;
   // After the vector is complete: the tables keep the settings' address.
+  for (RouteRuntime& rt : server->routes_) {
+    if (rt.mux == nullptr) continue;
+    for (const std::string& path : rt.mux->routes) {
+      const RouteRuntime* target = nullptr;
+      for (const RouteRuntime& other : server->routes_) {
+        if (other.config->path() == path && other.mux == nullptr) {
+          target = &other;
+        }
+      }
+      if (target == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "route ", rt.config->path(), ": mux route ", path,
+            " is not a (non-mux) route"));
+      }
+      rt.mux_routes[path] = target;
+      if (const std::string& q = target->config->token_query_param();
+          !q.empty()) {
+        rt.mux->top_level_keys.push_back(q);
+      }
+    }
+  }
   for (RouteRuntime& rt : server->routes_) {
     if (rt.config->shared()) {
       rt.shared = std::make_unique<SharedCalls>(&rt.settings, &server->stats_);
@@ -537,28 +566,12 @@ void FrontendServer::HandleStatic(const Http::Request& request,
   response.send(Http::Code::Ok, f->body, mime);
 }
 
-void FrontendServer::HandleStream(const RouteRuntime& route,
-                                  const Http::Request& request,
-                                  Http::ResponseWriter& response) {
-  if (stopping_.load()) {
-    SendPlain(response, 503, "shutting down\n");
-    return;
-  }
-  std::optional<auth::VerifiedToken> identity;
-  if (route.auth_mode != AuthMode::kOff &&
-      !Authenticate(route, request, response, identity)) {
-    return;
-  }
-  // A `grpc` route calls its method with a request message made from the
-  // parameters and JSON body; an action route calls ActionService.Run.
+absl::Status FrontendServer::PrepareCall(
+    const RouteRuntime& route, StreamRequest parsed,
+    const std::optional<auth::VerifiedToken>& identity, PreparedCall& out) {
   const bool generic = route.codec != nullptr;
-  StreamRequest parsed = ParseStreamRequest(request, route.forward_headers,
-                                            /*keep_json_body=*/generic);
-  if (parsed.refuse_code != 0) {
-    SendPlain(response, parsed.refuse_code, parsed.refuse_body);
-    return;
-  }
-  ActionRequest req = std::move(parsed.request);
+  ActionRequest& req = out.req;
+  req = std::move(parsed.request);
   req.set_action(route.action);
   // Identity comes only from a verified token: whatever the client sent
   // under those names never reaches the service, on any route.
@@ -566,7 +579,7 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   const auto& claim_keys =
       route.provider != nullptr ? route.provider->claim_keys : kNoClaimKeys;
   // Nor do the frontend's own credentials (the token cookie, a Bearer).
-  std::vector<std::pair<std::string, std::string>> metadata;
+  CallMetadata& metadata = out.metadata;
   for (auto& [k, v] : parsed.metadata) {
     if (IsReservedIdentityHeader(k, claim_keys)) continue;
     if (auto kept = ForwardableHeader(k, v, token_cookies_)) {
@@ -595,31 +608,18 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
       metadata.push_back(std::move(kv));
     }
   }
-  MethodCodec::Request method_request;
   if (generic) {
     const std::vector<std::pair<std::string, std::string>> params(
         req.params().begin(), req.params().end());
     absl::StatusOr<MethodCodec::Request> built = route.codec->BuildRequest(
         params, parsed.json_body, req.last_event_id());
-    if (!built.ok()) {
-      SendPlain(response, 400,
-                absl::StrCat("bad request: ", built.status().message(), "\n"));
-      return;
-    }
-    method_request = *std::move(built);
+    if (!built.ok()) return built.status();
+    out.method_request = *std::move(built);
   }
+  return absl::OkStatus();
+}
 
-  const std::string ip = ClientIp(request);
-  req.set_remote_addr(ip);
-  if (!registry_.TryAcquire(ip)) {
-    stats_.Count(Outcome::kRejected);
-    route.stats->Count(Outcome::kRejected);
-    response.headers().add<RetryAfterHeader>(
-        absl::StrCat(route.settings.retry_after_seconds));
-    SendPlain(response, 503, "too many streams, retry later\n");
-    return;
-  }
-
+int FrontendServer::TakeOver(Http::ResponseWriter& response) {
   // Take the connection over: our own descriptor for it, Pistache told the
   // connection is idle so that its request timers never answer 408 into the
   // stream (an idle connection is only dropped from its table, which closes
@@ -631,6 +631,91 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     close(fd);
     fd = -1;
   }
+  if (fd < 0) return -1;
+  peer->setIdle(true);
+  StopRequestGuard(*peer);
+  // Events are small and go out one by one: without this, Nagle holds an
+  // event back until the previous one is acknowledged, and a client that
+  // delays its ACKs (40 ms on Linux) delays the stream with it.
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return fd;
+}
+
+void FrontendServer::StartCall(const RouteRuntime& route, PreparedCall& call,
+                               const std::shared_ptr<StreamSink>& sink,
+                               bool collect, bool head_now) {
+  const bool generic = route.codec != nullptr;
+  // Called once, before Join/Start return.
+  const EventRpcFactory make_rpc =
+      [&](const BackendPool::Pick& p) -> std::unique_ptr<EventRpc> {
+    if (generic) {
+      return MakeMethodRpc(p, route.codec,
+                           std::move(call.method_request.bytes),
+                           call.metadata);
+    }
+    return MakeActionRpc(p, std::move(call.req), call.metadata);
+  };
+  if (route.shared != nullptr && !collect) {
+    std::string key =
+        SharedCallKey(generic ? std::move(call.method_request.share_key)
+                              : ActionRequestKey(call.req),
+                      call.metadata);
+    const std::string last_id = call.req.last_event_id();
+    route.shared->Join(sink, route.backend, std::move(key), last_id,
+                       make_rpc);
+  } else {
+    BackendPool::Pick pick = route.backend->Next();
+    const bool ready =
+        head_now ||
+        (!collect && pick.channel->GetState(true) == GRPC_CHANNEL_READY);
+    ActionCall::Start(sink, pick, make_rpc, &stats_, ready);
+  }
+}
+
+void FrontendServer::HandleStream(const RouteRuntime& route,
+                                  const Http::Request& request,
+                                  Http::ResponseWriter& response) {
+  if (stopping_.load()) {
+    SendPlain(response, 503, "shutting down\n");
+    return;
+  }
+  if (route.mux != nullptr) {
+    HandleMux(route, request, response);
+    return;
+  }
+  std::optional<auth::VerifiedToken> identity;
+  if (route.auth_mode != AuthMode::kOff &&
+      !Authenticate(route, request, response, identity)) {
+    return;
+  }
+  // A `grpc` route calls its method with a request message made from the
+  // parameters and JSON body; an action route calls ActionService.Run.
+  const bool generic = route.codec != nullptr;
+  StreamRequest parsed = ParseStreamRequest(request, route.forward_headers,
+                                            /*keep_json_body=*/generic);
+  if (parsed.refuse_code != 0) {
+    SendPlain(response, parsed.refuse_code, parsed.refuse_body);
+    return;
+  }
+  PreparedCall call;
+  if (absl::Status s = PrepareCall(route, std::move(parsed), identity, call);
+      !s.ok()) {
+    SendPlain(response, 400, absl::StrCat("bad request: ", s.message(), "\n"));
+    return;
+  }
+
+  const std::string ip = ClientIp(request);
+  call.req.set_remote_addr(ip);
+  if (!registry_.TryAcquire(ip)) {
+    stats_.Count(Outcome::kRejected);
+    route.stats->Count(Outcome::kRejected);
+    response.headers().add<RetryAfterHeader>(
+        absl::StrCat(route.settings.retry_after_seconds));
+    SendPlain(response, 503, "too many streams, retry later\n");
+    return;
+  }
+  const int fd = TakeOver(response);
   if (fd < 0) {
     registry_.Release(ip);
     stats_.Count(Outcome::kRejected);
@@ -639,13 +724,6 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
     SendPlain(response, 503, "server busy, retry later\n");
     return;
   }
-  peer->setIdle(true);
-  StopRequestGuard(*peer);
-  // Events are small and go out one by one: without this, Nagle holds an
-  // event back until the previous one is acknowledged, and a client that
-  // delays its ACKs (40 ms on Linux) delays the stream with it.
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
   // htmx 2's hx-post cannot consume a stream: a POST that does not accept
   // text/event-stream gets every fragment as one text/html response. (Not
@@ -662,13 +740,6 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   } else {
     head = SseResponseHead(CorsHeaders(request));
   }
-  const bool shared = route.shared != nullptr && !collect;
-  BackendPool::Pick pick{};
-  bool ready = false;
-  if (!shared) {
-    pick = route.backend->Next();
-    ready = !collect && pick.channel->GetState(true) == GRPC_CHANNEL_READY;
-  }
   auto session = std::make_shared<StreamSession>(
       &route.settings,
       loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]
@@ -678,24 +749,158 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   if (identity.has_value()) session->set_expires(identity->expires);
   spdlog::info("stream open route={} client={}", route.settings.route_path, ip);
   session->loop()->Submit(session);
-  // Called once, before Join/Start return.
-  const EventRpcFactory make_rpc =
-      [&](const BackendPool::Pick& p) -> std::unique_ptr<EventRpc> {
-    if (generic) {
-      return MakeMethodRpc(p, route.codec, std::move(method_request.bytes),
-                           metadata);
-    }
-    return MakeActionRpc(p, std::move(req), metadata);
+  StartCall(route, call, session, collect, /*head_now=*/false);
+}
+
+void FrontendServer::HandleMux(const RouteRuntime& route,
+                               const Http::Request& request,
+                               Http::ResponseWriter& response) {
+  auto bad = [&](absl::string_view problem) {
+    route.stats->Count(Outcome::kRejected);
+    SendPlain(response, 400, absl::StrCat("bad mux request: ", problem, "\n"));
   };
-  if (shared) {
-    std::string key =
-        SharedCallKey(generic ? std::move(method_request.share_key)
-                              : ActionRequestKey(req),
-                      metadata);
-    route.shared->Join(session, route.backend, std::move(key),
-                       req.last_event_id(), make_rpc);
-  } else {
-    ActionCall::Start(session, pick, make_rpc, &stats_, ready);
+  std::shared_ptr<Pistache::Tcp::Peer> peer = response.peer();
+  const std::string target =
+      peer != nullptr ? CurrentRequestTarget(*peer) : std::string();
+  absl::StatusOr<MuxQuery> query =
+      ParseMuxQuery(RawQueryOf(target), *route.mux);
+  if (!query.ok()) {
+    bad(query.status().message());
+    return;
+  }
+  // The cursor: Last-Event-ID, else ?lastEventId=. One that does not parse
+  // is no id (counted).
+  std::string cursor = HeaderValue(request, "last-event-id").value_or("");
+  if (cursor.empty()) {
+    for (const auto& [k, v] : query->top_level) {
+      if (k == "lastEventId") cursor = v;
+    }
+  }
+  MuxPositions positions;
+  if (!cursor.empty()) {
+    if (std::optional<MuxPositions> p = DecodeMuxCursor(cursor)) {
+      positions = *std::move(p);
+    } else {
+      route.stats->mux_bad_cursors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("route {}: Last-Event-ID is not a mux cursor; no id",
+                   route.settings.route_path);
+    }
+  }
+  // Each sub-stream exactly as its route alone: auth, request, codec.
+  // Anything refused refuses the whole request, before any call starts.
+  const size_t n = query->streams.size();
+  std::vector<PreparedCall> calls(n);
+  std::vector<MuxConnection::SubStream> subs(n);
+  std::vector<const RouteRuntime*> sub_routes(n);
+  std::vector<absl::Status> refused(n);
+  for (size_t i = 0; i < n; ++i) {
+    const MuxSubStream& s = query->streams[i];
+    const RouteRuntime& sub = *route.mux_routes.at(s.route);
+    sub_routes[i] = &sub;
+    std::optional<auth::VerifiedToken> identity;
+    subs[i].alias = s.alias;
+    subs[i].settings = &sub.settings;
+    if (sub.auth_mode != AuthMode::kOff) {
+      // A sub-stream its route refuses (401/403 alone) is not opened: it
+      // gets its ALIAS.error event, the others run.
+      AuthOutcome a = AuthorizeRequest(sub, request);
+      if (a.status != 0) {
+        sub.stats->CountAuthRefusal(a.reason);
+        spdlog::info("auth refused route={} (mux {} alias {}) client={} "
+                     "status={} reason={}: {}",
+                     sub.settings.route_path, route.settings.route_path,
+                     s.alias, ClientIp(request), a.status, a.reason, a.detail);
+        refused[i] = a.status == 401
+                         ? absl::UnauthenticatedError(a.reason)
+                         : absl::PermissionDeniedError(a.reason);
+        continue;
+      }
+      identity = std::move(a.token);
+    }
+    std::string last_id;
+    for (const auto& [alias, id] : positions) {
+      if (alias == s.alias) last_id = id;
+    }
+    StreamRequest parsed = SubStreamRequest(request, sub.config->path(),
+                                            s.params, last_id,
+                                            sub.forward_headers);
+    if (parsed.refuse_code != 0) {
+      SendPlain(response, parsed.refuse_code,
+                absl::StrCat("sub-stream ", s.alias, ": ", parsed.refuse_body));
+      return;
+    }
+    if (absl::Status st =
+            PrepareCall(sub, std::move(parsed), identity, calls[i]);
+        !st.ok()) {
+      bad(absl::StrCat("sub-stream ", s.alias, ": ", st.message()));
+      return;
+    }
+    subs[i].last_event_id = last_id;
+    subs[i].shared_route = sub.shared != nullptr;
+    if (identity.has_value()) subs[i].expires = identity->expires;
+  }
+  if (std::all_of(refused.begin(), refused.end(),
+                  [](const absl::Status& st) { return !st.ok(); })) {
+    // Nothing to open: the answer the first would get alone.
+    const RouteRuntime& sub = *sub_routes[0];
+    std::optional<auth::VerifiedToken> unused;
+    Authenticate(sub, request, response, unused);
+    return;
+  }
+  // Each sub-stream counts as a stream (the session holds one slot, the
+  // connection the others until the socket closes).
+  const std::string ip = ClientIp(request);
+  size_t acquired = 0;
+  while (acquired < n && registry_.TryAcquire(ip)) ++acquired;
+  if (acquired < n) {
+    for (size_t i = 0; i < acquired; ++i) registry_.Release(ip);
+    stats_.Count(Outcome::kRejected);
+    route.stats->Count(Outcome::kRejected);
+    response.headers().add<RetryAfterHeader>(
+        absl::StrCat(route.settings.retry_after_seconds));
+    SendPlain(response, 503, "too many streams, retry later\n");
+    return;
+  }
+  const int fd = TakeOver(response);
+  if (fd < 0) {
+    for (size_t i = 0; i < n; ++i) registry_.Release(ip);
+    stats_.Count(Outcome::kRejected);
+    response.headers().add<RetryAfterHeader>(
+        absl::StrCat(route.settings.retry_after_seconds));
+    SendPlain(response, 503, "server busy, retry later\n");
+    return;
+  }
+  auto session = std::make_shared<StreamSession>(
+      &route.settings,
+      loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]
+          .get(),
+      &registry_, &stats_, fd, ip, SseResponseHead(CorsHeaders(request)));
+  std::string aliases;
+  for (const auto& s : query->streams) {
+    absl::StrAppend(&aliases, aliases.empty() ? "" : ",", s.alias, "=",
+                    s.route);
+  }
+  spdlog::info("stream open route={} client={} streams={}",
+               route.settings.route_path, ip, aliases);
+  session->loop()->Submit(session);
+  StreamRegistry* registry = &registry_;
+  auto conn = std::make_shared<MuxConnection>(
+      session, &stats_, std::move(subs), [registry, ip, n] {
+        for (size_t i = 1; i < n; ++i) registry->Release(ip);
+      });
+  if (!session->SetUpstream(conn)) {
+    for (size_t i = 1; i < n; ++i) registry_.Release(ip);
+    return;
+  }
+  session->CommitHead();
+  for (size_t i = 0; i < n; ++i) {
+    if (!refused[i].ok()) {
+      conn->sink(i)->EndUpstream(refused[i]);
+      continue;
+    }
+    calls[i].req.set_remote_addr(ip);
+    StartCall(*sub_routes[i], calls[i], conn->sink(i), /*collect=*/false,
+              /*head_now=*/true);
   }
 }
 
@@ -705,10 +910,8 @@ bool FrontendServer::ClientUsesTls(const Http::Request& request) const {
       HeaderValue(request, "x-forwarded-proto").value_or(""), "https");
 }
 
-bool FrontendServer::Authenticate(
-    const RouteRuntime& route, const Http::Request& request,
-    Http::ResponseWriter& response,
-    std::optional<auth::VerifiedToken>& identity) {
+AuthOutcome FrontendServer::AuthorizeRequest(const RouteRuntime& route,
+                                             const Http::Request& request) {
   const ProviderRuntime& provider = *route.provider;
   AuthInputs in;
   in.authorization = HeaderValue(request, "authorization");
@@ -734,6 +937,14 @@ bool FrontendServer::Authenticate(
     a.detail = "cookie-authenticated POST from a foreign or unknown origin";
     a.token.reset();
   }
+  return a;
+}
+
+bool FrontendServer::Authenticate(
+    const RouteRuntime& route, const Http::Request& request,
+    Http::ResponseWriter& response,
+    std::optional<auth::VerifiedToken>& identity) {
+  AuthOutcome a = AuthorizeRequest(route, request);
   if (a.status == 0) {
     identity = std::move(a.token);
     return true;

@@ -27,9 +27,12 @@
 #include "frontend/auth/token_verifier.h"
 #include "frontend/http/dev_login.h"
 #include "frontend/http/request_auth.h"
+#include "frontend/http/mux_query.h"
 #include "frontend/http/router.h"
+#include "frontend/http/stream_request.h"
 #include "frontend/http/static_files.h"
 #include "frontend/ops/stats.h"
+#include "frontend/relay/event_rpc.h"
 #include "frontend/relay/io_loop.h"
 #include "frontend/relay/session_settings.h"
 #include "frontend/relay/shared_call.h"
@@ -94,6 +97,16 @@ class FrontendServer {
     std::shared_ptr<const MethodCodec> codec;
     AuthMode auth_mode = AuthMode::kOff;
     const ProviderRuntime* provider = nullptr;  // set unless auth is off
+    // Mux routes: the allow-list, max_streams and top-level keys, and the
+    // allowed routes by path.
+    std::unique_ptr<MuxPolicy> mux;
+    absl::flat_hash_map<std::string, const RouteRuntime*> mux_routes;
+  };
+  // A call made ready for a route (request, metadata, method request).
+  struct PreparedCall {
+    ssebridge::action::v1::ActionRequest req;
+    CallMetadata metadata;
+    MethodCodec::Request method_request;
   };
 
   explicit FrontendServer(const ssebridge::config::v1::FrontendConfig& config);
@@ -104,6 +117,25 @@ class FrontendServer {
   void HandleStream(const RouteRuntime& route,
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response);
+  // A mux route: parses the sub-streams, prepares each as its route would
+  // be (auth, request, codec), refusing the request before anything starts,
+  // then opens one session fed by a MuxConnection.
+  void HandleMux(const RouteRuntime& route,
+                 const Pistache::Http::Request& request,
+                 Pistache::Http::ResponseWriter& response);
+  // What HandleStream does between parsing and admission: the request the
+  // service gets, forwarded metadata, identity, method request. An error is
+  // a 400 message.
+  absl::Status PrepareCall(const RouteRuntime& route, StreamRequest parsed,
+                           const std::optional<auth::VerifiedToken>& identity,
+                           PreparedCall& out);
+  // Starts (or joins, on a shared route) the call for `sink`.
+  void StartCall(const RouteRuntime& route, PreparedCall& call,
+                 const std::shared_ptr<StreamSink>& sink, bool collect,
+                 bool head_now);
+  // Takes the connection over from Pistache (see HandleStream); returns our
+  // descriptor for it, or -1 (then nothing was changed).
+  int TakeOver(Pistache::Http::ResponseWriter& response);
   // Warns at start-up when the descriptor limit is below max_connections.
   void LogFdBudget() const;
   std::string ClientIp(const Pistache::Http::Request& request) const;
@@ -120,6 +152,10 @@ class FrontendServer {
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response,
                     std::optional<auth::VerifiedToken>& identity);
+  // The auth decision for a request on a route with auth on (CSRF checked),
+  // without answering.
+  AuthOutcome AuthorizeRequest(const RouteRuntime& route,
+                               const Pistache::Http::Request& request);
   // Whether the client reached the edge over TLS (a trusted proxy says so).
   bool ClientUsesTls(const Pistache::Http::Request& request) const;
   std::vector<std::string> CorsHeaders(

@@ -90,6 +90,8 @@ struct Connection {
   RequestGuard guard;
   // An answer is still being written: the next request waits for it.
   bool answering = false;
+  // The request target of the request being served, as the guard passed it.
+  std::string target;
 };
 
 constexpr const char* kConnectionData = "ssebridge.connection";
@@ -203,6 +205,13 @@ class GuardedHandler : public Http::Handler {
     RequestHandler& inner = Inner();
     const uint64_t served = inner.served();
     inner.set_close(r.close);
+    {
+      const size_t sp = r.request.find(' ');
+      const size_t end = r.request.find_first_of(" \r\n", sp + 1);
+      conn.target = sp == std::string::npos || end == std::string::npos
+                        ? std::string()
+                        : r.request.substr(sp + 1, end - sp - 1);
+    }
     peer->setIdle(false);  // any answer, Pistache's own too, sets it again
     Parser().onInput(r.request.data(), r.request.size(), peer);
     if (conn.guard.stopped()) return;  // a stream has the connection now
@@ -281,6 +290,14 @@ class GuardedHandler : public Http::Handler {
 std::shared_ptr<Pistache::Http::Handler> MakeGuardedHandler(
     RequestCallback serve) {
   return Http::make_handler<GuardedHandler>(std::move(serve));
+}
+
+std::string CurrentRequestTarget(const Pistache::Tcp::Peer& peer) {
+  if (std::shared_ptr<Connection> conn = ConnectionOf(peer)) {
+    ConnectionUse use(conn.get());
+    return conn->target;
+  }
+  return "";
 }
 
 void StopRequestGuard(const Pistache::Tcp::Peer& peer) {

@@ -28,6 +28,12 @@ using RequestCallback = std::function<void(const Pistache::Http::Request&,
 std::shared_ptr<Pistache::Http::Handler> MakeGuardedHandler(
     RequestCallback serve);
 
+// The raw request target ("/path?query", undecoded, in origin form) of the
+// request being served on `peer`: Pistache 0.0.5 keeps only a decoded map of
+// the query, which loses repeated keys and their order. Call from the
+// request callback only.
+std::string CurrentRequestTarget(const Pistache::Tcp::Peer& peer);
+
 // The connection now carries a stream: nothing the client sends on it from
 // here on is parsed or answered (it would land in the stream).
 void StopRequestGuard(const Pistache::Tcp::Peer& peer);

@@ -99,4 +99,36 @@ StreamRequest ParseStreamRequest(
   return out;
 }
 
+StreamRequest SubStreamRequest(
+    const Http::Request& request, const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& params,
+    const std::string& last_event_id,
+    const std::vector<std::string>& forward_headers) {
+  StreamRequest out;
+  ActionRequest& req = out.request;
+  req.set_path(path);
+  req.set_method("GET");
+  if (last_event_id.size() > kMaxLastEventIdBytes) {
+    return Refuse(out, 400, "Last-Event-ID too long\n");
+  }
+  bool utf8 = true;
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const std::string& name : forward_headers) {
+    if (auto v = HeaderValue(request, name)) {
+      utf8 = utf8 && IsValidUtf8(*v);
+      headers.emplace_back(name, std::move(*v));
+    }
+  }
+  if (!utf8) {
+    return Refuse(out, 400, "request parameters and headers must be UTF-8\n");
+  }
+  req.set_last_event_id(last_event_id);
+  for (const auto& [k, v] : params) (*req.mutable_params())[k] = v;
+  for (auto& [name, v] : headers) {
+    if (IsMetadataSafe(v)) out.metadata.emplace_back(name, v);
+    (*req.mutable_headers())[name] = std::move(v);
+  }
+  return out;
+}
+
 }  // namespace ssebridge::frontend

@@ -38,6 +38,14 @@ StreamRequest ParseStreamRequest(
     const std::vector<std::string>& forward_headers,
     bool keep_json_body = false);
 
+// A sub-stream of a mux route: the same request for route `path` (GET) with
+// `params` and `last_event_id` given, headers taken from `request`.
+StreamRequest SubStreamRequest(
+    const Pistache::Http::Request& request, const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& params,
+    const std::string& last_event_id,
+    const std::vector<std::string>& forward_headers);
+
 }  // namespace ssebridge::frontend
 
 #endif  // SSEBRIDGE_FRONTEND_HTTP_STREAM_REQUEST_H_

@@ -153,6 +153,19 @@ std::string RenderMetrics(
              load(rs->replay_resets));
     }
   }
+  bool any_mux = false;
+  for (const auto& [path, rs] : routes) any_mux |= rs->mux;
+  if (any_mux) {
+    Header(out, "ssebridge_mux_bad_cursors_total", "counter",
+           "Mux requests whose Last-Event-ID was not a cursor (treated as "
+           "no id).");
+    for (const auto& [path, rs] : routes) {
+      if (!rs->mux) continue;
+      Sample(out, "ssebridge_mux_bad_cursors_total",
+             absl::StrCat("route=\"", EscapeLabelValue(path), "\""),
+             load(rs->mux_bad_cursors));
+    }
+  }
   Header(out, "ssebridge_upstream_first_event_seconds", "histogram",
          "Time from starting the upstream call to its first event.");
   for (size_t i = 0; i < kFirstEventBuckets.size(); ++i) {

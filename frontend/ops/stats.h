@@ -47,6 +47,10 @@ struct RouteStats {
   bool replay = false;
   std::atomic<int64_t> replay_ring_bytes{0};
   std::atomic<uint64_t> replay_resets{0};
+  // Mux routes (set once at start-up): requests whose Last-Event-ID was not
+  // a cursor (treated as no id).
+  bool mux = false;
+  std::atomic<uint64_t> mux_bad_cursors{0};
   void Count(Outcome o) {
     streams_by_outcome[static_cast<int>(o)].fetch_add(
         1, std::memory_order_relaxed);

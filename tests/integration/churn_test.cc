@@ -92,6 +92,8 @@ struct ChurnCase {
   // watches lingers this long before it is released.
   bool resume = false;
   absl::Duration linger = absl::ZeroDuration();
+  // The query key of the per-client tag (a mux route's: "ALIAS.tag").
+  std::string tag_param = "tag";
 };
 
 struct CaseStats {
@@ -271,6 +273,11 @@ class ChurnTest : public ::testing::Test {
     add_route("/cs/paced", "paced", true);
     add_route("/cr/paced", "paced", true);
     auto* replay = cfg.mutable_routes(cfg.routes_size() - 1)->mutable_replay();
+    auto* mux = cfg.add_routes();
+    mux->set_path("/cm");
+    mux->add_methods("GET");
+    mux->mutable_mux()->add_routes("/c/paced");
+    mux->mutable_mux()->add_routes("/cs/paced");
     replay->set_events(20);  // ids 0..59 are held, evicted or still to come
     replay->mutable_max_age()->set_nanos(
         static_cast<int32_t>(absl::ToInt64Nanoseconds(kReplayLinger)));
@@ -332,7 +339,8 @@ class ChurnTest : public ::testing::Test {
     {
       SseClient w;
       ASSERT_TRUE(w.Connect(port));
-      ASSERT_TRUE(w.Get(absl::StrCat(c.path, "?", c.query, "&tag=warmup")));
+      ASSERT_TRUE(w.Get(absl::StrCat(c.path, "?", c.query, "&", c.tag_param,
+                                    "=warmup")));
       ASSERT_TRUE(
           w.ReadUntil([&] { return !w.events().empty(); }, kReadTimeout));
       sockaddr_in addr{};
@@ -374,7 +382,9 @@ class ChurnTest : public ::testing::Test {
                        : absl::StrCat(kLeavePointNames[static_cast<int>(point)],
                                       exit == Exit::kFin ? "-fin" : "-rst",
                                       "-t", t, "-c", i);
-          RunCycle(port, absl::StrCat(c.path, "?", c.query, "&tag=", tag),
+          RunCycle(port,
+                   absl::StrCat(c.path, "?", c.query, "&", c.tag_param, "=",
+                                tag),
                    point, exit, c.max_stall, c.resume, rng, stats);
         }
       });
@@ -462,6 +472,18 @@ TEST_F(ChurnTest, SharedReplayRouteEndlessAction) {
             .shared = true,
             .resume = true,
             .linger = kReplayLinger + SharedCalls::kLingerCheckInterval});
+}
+
+// A mux route (issue 22): each client's connection carries three
+// sub-streams, two calls of its own and one shared; leaving at any point
+// must cancel (or leave) all of them. Fewer cycles: three calls each.
+TEST_F(ChurnTest, MuxRouteWithThreeSubStreams) {
+  RunChurn({.path = "/cm",
+            .query = "s=a:/c/paced&a.n=1000000&a.ms=50"
+                     "&s=b:/cs/paced&b.n=1000000&b.ms=50&b.tag=g1"
+                     "&s=c:/c/paced&c.n=30&c.ms=50&c.tag=fixed",
+            .cycles_per_thread = 250,
+            .tag_param = "a.tag"});
 }
 
 // Events larger than high water, and clients that stop reading before they

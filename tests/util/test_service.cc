@@ -210,7 +210,13 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
     } else if (action == "paced") {
       const int n = IntParam(req_, "n", 5);
       const int ms = IntParam(req_, "ms", 10);
-      for (int i = 0; i < n && !Cancelled(); ++i) {
+      // With resume=1, from the event after a numeric Last-Event-ID.
+      int first = 0;
+      if (Param(req_, "resume") == "1" &&
+          absl::SimpleAtoi(req_.last_event_id(), &first)) {
+        ++first;
+      }
+      for (int i = first; i < n && !Cancelled(); ++i) {
         Event e;
         e.set_id(absl::StrCat(i));
         e.set_text(absl::StrCat(tag_, "-", i));

@@ -7,7 +7,9 @@
 //   "idle"      - nothing (initial metadata only) until cancelled
 //   "fail_after"- params["k"] events, then UNAVAILABLE "boom"
 //   "echo"      - one json event describing the request, then OK
-//   "paced"     - params["n"] events every params["ms"] ms, then OK
+//   "paced"     - params["n"] events every params["ms"] ms, then OK; with
+//                 params["resume"] = "1" it starts after a numeric
+//                 Last-Event-ID
 //   "numbered"  - params["n"] events (default: practically endless), one
 //                 every params["us"] microseconds (default 1000; 0: as fast
 //                 as the call takes them), each with id "<params[id]><i>"
