@@ -224,7 +224,8 @@ export async function startService(name, logDir, args = SERVICE_ARGS[name] || []
 }
 
 // The frontend config: services/demo/demo.yaml with the given backend ports,
-// only the routes of those backends, listen port 0 and `staticRoot`.
+// only the routes of those backends (and mux routes over them), listen port 0
+// and `staticRoot`.
 // `keyDir`: where the dev login's key pair is (demo.yaml's build/demo-keys).
 export function makeConfig(ports, staticRoot, overrides = {}, keyDir = null) {
   const demo = YAML.parse(fs.readFileSync(path.join(SOURCE_DIR, "services/demo/demo.yaml"), "utf8"));
@@ -237,7 +238,14 @@ export function makeConfig(ports, staticRoot, overrides = {}, keyDir = null) {
   demo.backends = demo.backends
     .filter((b) => b.name in ports)
     .map((b) => ({ ...b, target: `127.0.0.1:${ports[b.name]}` }));
-  demo.routes = demo.routes.filter((r) => r.backend in ports);
+  const kept = new Set(demo.routes.filter((r) => r.backend in ports).map((r) => r.path));
+  // A mux route has no backend of its own: it stays, offering those of its
+  // routes that stay (index.html's /api/live needs all three services).
+  demo.routes = demo.routes.flatMap((r) => {
+    if (r.backend in ports) return [r];
+    const routes = r.mux ? r.mux.routes.filter((p) => kept.has(p)) : [];
+    return routes.length ? [{ ...r, mux: { ...r.mux, routes } }] : [];
+  });
   demo.static_root = staticRoot;
   return { ...demo, ...overrides };
 }
