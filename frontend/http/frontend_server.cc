@@ -156,6 +156,10 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     s.auth_expired_event = cfg.auth().expired_event().empty()
                                ? "auth-expired"
                                : cfg.auth().expired_event();
+    if (rt.mux) {
+      rt.mux->reserved_aliases = {s.terminal_event, "error",
+                                  s.auth_expired_event};
+    }
     rt.auth_mode = AuthModeFromName(r.auth());
     if (rt.auth_mode != AuthMode::kOff) {
       auto p = server->providers_.find(r.auth_provider());

@@ -71,6 +71,15 @@ absl::StatusOr<MuxQuery> ParseMuxQuery(absl::string_view raw_query,
                                 Quoted(sub.alias),
                                 " (1-32 of A-Z a-z 0-9 _ -)"));
       }
+      if (std::find(policy.reserved_aliases.begin(),
+                    policy.reserved_aliases.end(),
+                    sub.alias) != policy.reserved_aliases.end()) {
+        return Bad(absl::StrCat("s=", *value, ": alias ", Quoted(sub.alias),
+                                " is the name of one of the connection's own "
+                                "events (",
+                                absl::StrJoin(policy.reserved_aliases, ", "),
+                                "); choose another"));
+      }
       if (sub.route.find('?') != std::string::npos) {
         return Bad(absl::StrCat("s=", *value,
                                 ": give the sub-stream's parameters as ",

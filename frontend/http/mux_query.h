@@ -40,6 +40,11 @@ struct MuxPolicy {
   // Top-level keys taken besides "s" and "lastEventId" (the sub-routes'
   // token_query_param names).
   std::vector<std::string> top_level_keys;
+  // The connection's own event names (the route's terminal event, "error",
+  // the auth-expired event): an alias equal to one would send its
+  // sub-stream's plain events under that name, indistinguishable from the
+  // connection's end, so it is refused.
+  std::vector<std::string> reserved_aliases;
 };
 
 struct MuxSubStream {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -117,6 +118,24 @@ TEST(MuxQueryTest, RefusesWhatIsAmbiguousOrNotAllowed) {
   EXPECT_THAT(Error("s=a:/api/dashboard&a.x=%zz"),
               HasSubstr("invalid percent-escape"));
   EXPECT_THAT(Error("s=a:/api/dashboard&a.x=%ff"), HasSubstr("UTF-8"));
+}
+
+// An alias named like one of the connection's own events ("done", "error",
+// "auth-expired") would send its sub-stream's plain events under that name,
+// and a page could not tell them from the connection's end.
+TEST(MuxQueryTest, AnAliasNamedLikeTheConnectionsOwnEventsIsRefused) {
+  MuxPolicy p = Policy();
+  p.reserved_aliases = {"done", "error", "auth-expired"};
+  for (const char* alias : {"done", "error", "auth-expired"}) {
+    absl::StatusOr<MuxQuery> q =
+        ParseMuxQuery(absl::StrCat("s=", alias, ":/api/dashboard"), p);
+    ASSERT_FALSE(q.ok()) << alias;
+    EXPECT_THAT(std::string(q.status().message()),
+                HasSubstr(absl::StrCat("alias \"", alias,
+                                       "\" is the name of one of the "
+                                       "connection's own events")));
+  }
+  EXPECT_TRUE(ParseMuxQuery("s=Done:/api/dashboard", p).ok());
 }
 
 TEST(MuxQueryTest, AliasRule) {

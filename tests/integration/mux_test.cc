@@ -306,6 +306,9 @@ TEST_F(MuxTest, EveryBadQueryIs400BeforeAnyCallStarts) {
       {"/live?s=a:/t/paced&n=1", "unknown parameter n"},
       {"/live?s=a:/t/paced&a.n=1&a.n=2", "parameter a.n is repeated"},
       {"/live?s=a:/t/paced?n=1", "a.NAME=VALUE"},
+      {"/live?s=done:/t/paced", "alias \"done\" is the name of one of the "
+                                "connection's own events"},
+      {"/live?s=error:/t/paced", "connection's own events"},
   };
   for (const auto& [target, problem] : cases) {
     auto c = integration::Exchange(
