@@ -118,7 +118,12 @@ ensure_runnable() {
 setup() {
   select_engine
   BUILD_FLAGS=()
-  [ "$ENGINE" = podman ] && BUILD_FLAGS=(--pull=never --layers)
+  if [ "$ENGINE" = podman ]; then
+    BUILD_FLAGS=(--pull=never --layers)
+    # Docker image format: OCI images drop HEALTHCHECK (podman-compose's
+    # own builds read this too).
+    export BUILDAH_FORMAT=docker
+  fi
   ensure_debian_base
   ensure_runnable
   ensure_redis_image
