@@ -63,7 +63,7 @@ void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
     auto* route = config.mutable_routes(i);
     const std::string p = IndexPath("routes", static_cast<size_t>(i));
     if (absent(p + ".methods")) route->add_methods("GET");
-    if (absent(p + ".action")) {
+    if (absent(p + ".action") && !route->has_grpc()) {
       route->set_action(LastPathSegment(route->path()));
     }
     if (absent(p + ".terminal_event")) route->set_terminal_event("done");

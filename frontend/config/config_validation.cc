@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/duration.pb.h"
 
 namespace ssebridge::frontend {
@@ -211,6 +212,63 @@ absl::Status ValidateAuth(absl::string_view file, FrontendConfig& config,
   return absl::OkStatus();
 }
 
+// A field path: dot-separated proto identifiers.
+bool IsFieldPath(absl::string_view path) {
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (part.empty() || absl::ascii_isdigit(part[0])) return false;
+    for (char c : part) {
+      if (!absl::ascii_isalnum(c) && c != '_') return false;
+    }
+  }
+  return true;
+}
+
+// The syntax of a route's `grpc` block; whether the method exists (and
+// streams) is checked at start-up against its descriptors.
+absl::Status ValidateGrpcMethod(absl::string_view file, const std::string& p,
+                                const GivenKeys& given,
+                                ssebridge::config::v1::Route& r) {
+  auto err = [file](absl::string_view path, absl::string_view problem) {
+    return ConfigError(file, path, problem);
+  };
+  if (given.count(p + ".action") != 0) {
+    return err(p + ".action",
+               "a route has either action or grpc, not both");
+  }
+  const auto& g = r.grpc();
+  absl::string_view method = g.method();
+  if (method.empty()) {
+    return err(p + ".grpc.method",
+               "required (\"package.Service/Method\", e.g. "
+               "\"grpc.health.v1.Health/Watch\")");
+  }
+  if (absl::StartsWith(method, "/")) method.remove_prefix(1);
+  const size_t slash = method.find('/');
+  if (slash == absl::string_view::npos || slash == 0 ||
+      slash + 1 == method.size() ||
+      method.find('/', slash + 1) != absl::string_view::npos ||
+      !IsFieldPath(method.substr(0, slash)) ||
+      !IsFieldPath(method.substr(slash + 1)) ||
+      method.substr(slash + 1).find('.') != absl::string_view::npos) {
+    return err(p + ".grpc.method",
+               absl::StrCat("expected \"package.Service/Method\", got ",
+                            Quote(g.method())));
+  }
+  for (const auto& [key, path] :
+       {std::pair<const char*, const std::string&>{"event_field",
+                                                   g.event_field()},
+        {"id_field", g.id_field()},
+        {"resume_field", g.resume_field()}}) {
+    if (!path.empty() && !IsFieldPath(path)) {
+      return err(absl::StrCat(p, ".grpc.", key),
+                 absl::StrCat("expected a field path such as \"status\" or "
+                              "\"meta.id\", got ",
+                              Quote(path)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Route.replay: a shared route's ring, with bounds that are neither zero
 // nor large enough to exhaust memory from one call.
 absl::Status ValidateReplay(absl::string_view file, const std::string& p,
@@ -392,7 +450,11 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
                               defined, ")"));
     }
 
-    if (r.action().empty()) {
+    if (r.has_grpc()) {
+      if (absl::Status s = ValidateGrpcMethod(file, p, given, r); !s.ok()) {
+        return s;
+      }
+    } else if (r.action().empty()) {
       if (given.count(p + ".action") == 0) {
         return err(p + ".action",
                    absl::StrCat("cannot be derived from path ", Quote(r.path()),

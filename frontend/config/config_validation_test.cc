@@ -274,6 +274,34 @@ TEST(ConfigValidationTest, AuthConfigPassesAndIsNormalised) {
   EXPECT_EQ(config.auth().expired_event(), "auth-expired");
 }
 
+// A `grpc` route: its syntax here; whether the method exists and streams is
+// checked at start-up against its descriptors (frontend_server).
+TEST(ConfigValidationTest, GrpcMethodRoute) {
+  FrontendConfig config = ValidConfig();
+  Route0(config).clear_action();
+  auto& g = *Route0(config).mutable_grpc();
+  g.set_method("grpc.health.v1.Health/Watch");
+  g.set_event_field("status");
+  g.set_id_field("meta.id");
+  EXPECT_TRUE(Validate(kFile, {}, config).ok());
+  EXPECT_EQ(Validate(kFile, {"routes[0].action"}, config).message(),
+            "cfg.yaml: routes[0].action: a route has either action or grpc, "
+            "not both");
+  g.set_method("grpc.health.v1.Health.Watch");
+  EXPECT_EQ(Validate(kFile, {}, config).message(),
+            "cfg.yaml: routes[0].grpc.method: expected "
+            "\"package.Service/Method\", got \"grpc.health.v1.Health.Watch\"");
+  g.clear_method();
+  EXPECT_EQ(Validate(kFile, {}, config).message(),
+            "cfg.yaml: routes[0].grpc.method: required "
+            "(\"package.Service/Method\", e.g. \"grpc.health.v1.Health/Watch\")");
+  g.set_method("/grpc.health.v1.Health/Watch");
+  g.set_id_field("meta..id");
+  EXPECT_EQ(Validate(kFile, {}, config).message(),
+            "cfg.yaml: routes[0].grpc.id_field: expected a field path such as "
+            "\"status\" or \"meta.id\", got \"meta..id\"");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Rules, ConfigValidationRuleTest,
     testing::ValuesIn(std::vector<RuleCase>{

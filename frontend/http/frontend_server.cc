@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -23,8 +24,11 @@
 #include "frontend/ops/fd_budget.h"
 #include "frontend/ops/metrics.h"
 #include "frontend/relay/action_call.h"
+#include "frontend/relay/event_rpc.h"
+#include "frontend/relay/method_rpc.h"
 #include "frontend/relay/responses.h"
 #include "frontend/upstream/backend_health.h"
+#include "frontend/upstream/descriptor_source.h"
 #include "spdlog/spdlog.h"
 
 namespace ssebridge::frontend {
@@ -78,6 +82,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     for (const auto& [claim, key] : p.claims_to_metadata()) {
       rt->claim_keys.insert(key);
     }
+    if (!p.cookie().empty()) server->token_cookies_.insert(p.cookie());
     server->providers_.emplace(p.name(), std::move(rt));
   }
   for (const auto& o : cfg.cors_origins()) server->cors_origins_.insert(o);
@@ -169,6 +174,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     }
     server->routes_.push_back(std::move(rt));
   }
+  if (absl::Status s = server->ResolveMethods(); !s.ok()) return s;
   // After the vector is complete: the tables keep the settings' address.
   for (RouteRuntime& rt : server->routes_) {
     if (rt.config->shared()) {
@@ -178,6 +184,73 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
   for (const auto& p : cfg.trusted_proxies())
     server->trusted_proxies_.insert(p);
   return server;
+}
+
+absl::Status FrontendServer::ResolveMethods() {
+  auto service_of = [](absl::string_view method) {
+    if (absl::StartsWith(method, "/")) method.remove_prefix(1);
+    return std::string(method.substr(0, method.rfind('/')));
+  };
+  // Routes without a descriptor_set: their services, per backend, asked
+  // for in one reflection exchange each.
+  std::map<std::string, std::vector<std::string>> symbols;
+  std::map<std::string, size_t> first_route;  // per backend, for errors
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const auto* r = routes_[i].config;
+    if (!r->has_grpc() || !r->grpc().descriptor_set().empty()) continue;
+    symbols[r->backend()].push_back(service_of(r->grpc().method()));
+    first_route.emplace(r->backend(), i);
+  }
+  std::map<std::string, std::shared_ptr<const DescriptorSource>> reflected;
+  for (const auto& [backend, services] : symbols) {
+    absl::Duration wait = absl::Seconds(10);
+    for (const auto& b : config_.backends()) {
+      if (b.name() == backend && b.has_connect_timeout()) {
+        wait = std::max(wait, ToDuration(b.connect_timeout()));
+      }
+    }
+    absl::StatusOr<std::shared_ptr<const DescriptorSource>> source =
+        DescriptorSource::FromReflection(
+            backends_.at(backend)->channel(0), services, absl::Now() + wait,
+            absl::StrCat("server reflection of backend ", backend));
+    if (!source.ok()) {
+      return absl::Status(source.status().code(),
+                          absl::StrCat("routes[", first_route.at(backend),
+                                       "].grpc: ", source.status().message()));
+    }
+    reflected[backend] = *std::move(source);
+  }
+  std::map<std::string, std::shared_ptr<const DescriptorSource>> files;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    RouteRuntime& rt = routes_[i];
+    if (!rt.config->has_grpc()) continue;
+    const auto& grpc = rt.config->grpc();
+    const std::string key = absl::StrCat("routes[", i, "].grpc");
+    std::shared_ptr<const DescriptorSource> source;
+    if (grpc.descriptor_set().empty()) {
+      source = reflected.at(rt.config->backend());
+    } else if (auto it = files.find(grpc.descriptor_set()); it != files.end()) {
+      source = it->second;
+    } else {
+      absl::StatusOr<std::shared_ptr<const DescriptorSource>> loaded =
+          DescriptorSource::FromFile(grpc.descriptor_set());
+      if (!loaded.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            key, ".descriptor_set: ", loaded.status().message()));
+      }
+      source = files[grpc.descriptor_set()] = *std::move(loaded);
+    }
+    absl::StatusOr<std::unique_ptr<const MethodCodec>> codec =
+        MethodCodec::Create(source, grpc);
+    if (!codec.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ".", codec.status().message()));
+    }
+    rt.codec = *std::move(codec);
+    spdlog::info("route {}: method {} (descriptors from {})", rt.config->path(),
+                 rt.codec->path(), source->what());
+  }
+  return absl::OkStatus();
 }
 
 void FrontendServer::ReloadKeys() {
@@ -476,7 +549,11 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
       !Authenticate(route, request, response, identity)) {
     return;
   }
-  StreamRequest parsed = ParseStreamRequest(request, route.forward_headers);
+  // A `grpc` route calls its method with a request message made from the
+  // parameters and JSON body; an action route calls ActionService.Run.
+  const bool generic = route.codec != nullptr;
+  StreamRequest parsed = ParseStreamRequest(request, route.forward_headers,
+                                            /*keep_json_body=*/generic);
   if (parsed.refuse_code != 0) {
     SendPlain(response, parsed.refuse_code, parsed.refuse_body);
     return;
@@ -488,17 +565,24 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   static const absl::flat_hash_set<std::string> kNoClaimKeys;
   const auto& claim_keys =
       route.provider != nullptr ? route.provider->claim_keys : kNoClaimKeys;
+  // Nor do the frontend's own credentials (the token cookie, a Bearer).
   std::vector<std::pair<std::string, std::string>> metadata;
   for (auto& [k, v] : parsed.metadata) {
-    if (!IsReservedIdentityHeader(k, claim_keys)) {
-      metadata.emplace_back(std::move(k), std::move(v));
+    if (IsReservedIdentityHeader(k, claim_keys)) continue;
+    if (auto kept = ForwardableHeader(k, v, token_cookies_)) {
+      metadata.emplace_back(std::move(k), *std::move(kept));
     }
   }
   for (auto it = req.mutable_headers()->begin();
        it != req.mutable_headers()->end();) {
-    if (IsReservedIdentityHeader(it->first, claim_keys)) {
+    std::optional<std::string> kept;
+    if (!IsReservedIdentityHeader(it->first, claim_keys)) {
+      kept = ForwardableHeader(it->first, it->second, token_cookies_);
+    }
+    if (!kept.has_value()) {
       it = req.mutable_headers()->erase(it);
     } else {
+      it->second = *std::move(kept);
       ++it;
     }
   }
@@ -510,6 +594,19 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
              *identity, route.provider->config->claims_to_metadata())) {
       metadata.push_back(std::move(kv));
     }
+  }
+  MethodCodec::Request method_request;
+  if (generic) {
+    const std::vector<std::pair<std::string, std::string>> params(
+        req.params().begin(), req.params().end());
+    absl::StatusOr<MethodCodec::Request> built = route.codec->BuildRequest(
+        params, parsed.json_body, req.last_event_id());
+    if (!built.ok()) {
+      SendPlain(response, 400,
+                absl::StrCat("bad request: ", built.status().message(), "\n"));
+      return;
+    }
+    method_request = *std::move(built);
   }
 
   const std::string ip = ClientIp(request);
@@ -551,9 +648,10 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
   // htmx 2's hx-post cannot consume a stream: a POST that does not accept
-  // text/event-stream gets every fragment as one text/html response.
+  // text/event-stream gets every fragment as one text/html response. (Not
+  // on `grpc` routes: their events are JSON, never fragments.)
   const bool collect =
-      request.method() == Http::Method::Post &&
+      !generic && request.method() == Http::Method::Post &&
       !absl::StrContains(HeaderValue(request, "accept").value_or(""),
                          "text/event-stream");
   std::string head;
@@ -580,10 +678,24 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   if (identity.has_value()) session->set_expires(identity->expires);
   spdlog::info("stream open route={} client={}", route.settings.route_path, ip);
   session->loop()->Submit(session);
+  // Called once, before Join/Start return.
+  const EventRpcFactory make_rpc =
+      [&](const BackendPool::Pick& p) -> std::unique_ptr<EventRpc> {
+    if (generic) {
+      return MakeMethodRpc(p, route.codec, std::move(method_request.bytes),
+                           metadata);
+    }
+    return MakeActionRpc(p, std::move(req), metadata);
+  };
   if (shared) {
-    route.shared->Join(session, route.backend, std::move(req), metadata);
+    std::string key =
+        SharedCallKey(generic ? std::move(method_request.share_key)
+                              : ActionRequestKey(req),
+                      metadata);
+    route.shared->Join(session, route.backend, std::move(key),
+                       req.last_event_id(), make_rpc);
   } else {
-    ActionCall::Start(session, pick, std::move(req), metadata, &stats_, ready);
+    ActionCall::Start(session, pick, make_rpc, &stats_, ready);
   }
 }
 

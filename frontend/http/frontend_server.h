@@ -37,6 +37,7 @@
 #include "frontend/relay/stream_session.h"
 #include "frontend/upstream/backend_health.h"
 #include "frontend/upstream/backend_pool.h"
+#include "frontend/upstream/method_codec.h"
 #include "ssebridge/config/v1/config.pb.h"
 
 namespace ssebridge::frontend {
@@ -89,11 +90,17 @@ class FrontendServer {
     std::vector<std::string> forward_headers;  // lower case
     absl::Duration connect_timeout;
     std::unique_ptr<SharedCalls> shared;  // set for shared (fan-out) routes
+    // Set for `grpc` routes: the method, called instead of the action.
+    std::shared_ptr<const MethodCodec> codec;
     AuthMode auth_mode = AuthMode::kOff;
     const ProviderRuntime* provider = nullptr;  // set unless auth is off
   };
 
   explicit FrontendServer(const ssebridge::config::v1::FrontendConfig& config);
+  // Looks every `grpc` route's method up in its descriptor_set, or in its
+  // backend's server reflection (one fetch per backend), and makes its
+  // codec. Errors name the route's key.
+  absl::Status ResolveMethods();
   void HandleStream(const RouteRuntime& route,
                     const Pistache::Http::Request& request,
                     Pistache::Http::ResponseWriter& response);
@@ -126,6 +133,7 @@ class FrontendServer {
   absl::flat_hash_map<std::string, std::unique_ptr<BackendPool>> backends_;
   absl::flat_hash_map<std::string, std::unique_ptr<BackendHealth>> health_;
   absl::flat_hash_map<std::string, std::unique_ptr<ProviderRuntime>> providers_;
+  absl::flat_hash_set<std::string> token_cookies_;  // never forwarded
   std::unique_ptr<DevLogin> dev_login_;
   std::vector<RouteRuntime> routes_;
   std::vector<std::unique_ptr<IoLoop>> loops_;

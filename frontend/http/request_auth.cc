@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace ssebridge::frontend {
@@ -45,6 +46,30 @@ std::string CookieValue(absl::string_view cookie_header,
     return std::string(value);
   }
   return "";
+}
+
+std::optional<std::string> ForwardableHeader(
+    absl::string_view lower_name, absl::string_view value,
+    const absl::flat_hash_set<std::string>& token_cookies) {
+  if (lower_name == "authorization") {
+    absl::string_view v = absl::StripLeadingAsciiWhitespace(value);
+    const absl::string_view scheme = v.substr(0, v.find(' '));
+    if (absl::EqualsIgnoreCase(scheme, "bearer")) return std::nullopt;
+    return std::string(value);
+  }
+  if (lower_name != "cookie" || token_cookies.empty()) {
+    return std::string(value);
+  }
+  std::vector<absl::string_view> kept;
+  for (absl::string_view pair : absl::StrSplit(value, ';')) {
+    pair = absl::StripAsciiWhitespace(pair);
+    if (pair.empty()) continue;
+    const absl::string_view name =
+        absl::StripAsciiWhitespace(pair.substr(0, pair.find('=')));
+    if (!token_cookies.contains(name)) kept.push_back(pair);
+  }
+  if (kept.empty()) return std::nullopt;
+  return absl::StrJoin(kept, "; ");
 }
 
 FoundToken FindToken(const AuthInputs& in, absl::string_view cookie_name) {

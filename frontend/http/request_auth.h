@@ -77,6 +77,15 @@ bool OriginAllowed(const std::optional<std::string>& origin,
 
 // Client headers no service may receive from a client: x-user, anything
 // starting with x-ssebridge-, and the provider's claim metadata keys.
+// A forwarded header (lower-case name) as a service may see it: the
+// frontend's credentials never go on. `cookie` loses the token cookies
+// named in `token_cookies`; `authorization` is dropped when it carries a
+// Bearer token (other schemes are the service's business). nullopt: drop
+// the header (nothing left of it).
+std::optional<std::string> ForwardableHeader(
+    absl::string_view lower_name, absl::string_view value,
+    const absl::flat_hash_set<std::string>& token_cookies);
+
 bool IsReservedIdentityHeader(absl::string_view lower_name,
                               const absl::flat_hash_set<std::string>& extra);
 

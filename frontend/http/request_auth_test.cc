@@ -66,6 +66,23 @@ TEST(CookieValueTest, FindsTheNamedCookieOnly) {
   EXPECT_EQ(CookieValue("", "tok"), "");
 }
 
+TEST(ForwardableHeaderTest, TokenCookiesAndBearerNeverGoOn) {
+  const absl::flat_hash_set<std::string> tok = {"tok", "other_tok"};
+  EXPECT_EQ(ForwardableHeader("cookie", "a=1; tok=xyz;b=2", tok), "a=1; b=2");
+  EXPECT_EQ(ForwardableHeader("cookie", " tok = xyz ; other_tok=1", tok),
+            std::nullopt);
+  EXPECT_EQ(ForwardableHeader("cookie", "tokx=1; atok=2", tok),
+            "tokx=1; atok=2");
+  EXPECT_EQ(ForwardableHeader("cookie", "tok=1", {}), "tok=1");
+  EXPECT_EQ(ForwardableHeader("authorization", "Bearer abc", tok),
+            std::nullopt);
+  EXPECT_EQ(ForwardableHeader("authorization", "  bEaReR abc", tok),
+            std::nullopt);
+  EXPECT_EQ(ForwardableHeader("authorization", "Basic Zm9v", tok),
+            "Basic Zm9v");
+  EXPECT_EQ(ForwardableHeader("x-request-id", "tok=1", tok), "tok=1");
+}
+
 TEST(OriginAllowedTest, OwnHostOrListedOriginsOnly) {
   const absl::flat_hash_set<std::string> allowed = {"https://app.example.com"};
   const std::optional<std::string> none;

@@ -26,7 +26,7 @@ StreamRequest Refuse(StreamRequest& out, int code, std::string body) {
 
 StreamRequest ParseStreamRequest(
     const Http::Request& request,
-    const std::vector<std::string>& forward_headers) {
+    const std::vector<std::string>& forward_headers, bool keep_json_body) {
   StreamRequest out;
   ActionRequest& req = out.request;
   req.set_path(request.resource());
@@ -50,7 +50,14 @@ StreamRequest ParseStreamRequest(
     if (absl::StartsWith(type, "application/x-www-form-urlencoded")) {
       s = ParseUrlEncoded(request.body(), params);
     } else if (absl::StartsWith(type, "application/json")) {
-      s = ParseJsonObject(request.body(), params);
+      if (keep_json_body) {
+        out.json_body = request.body();
+        if (!IsValidUtf8(out.json_body)) {
+          return Refuse(out, 400, "bad body: not UTF-8\n");
+        }
+      } else {
+        s = ParseJsonObject(request.body(), params);
+      }
     } else {
       return Refuse(out, 415, "body must be application/x-www-form-urlencoded or "
                 "application/json\n");

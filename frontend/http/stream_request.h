@@ -4,7 +4,8 @@
 // error), the route's allow-listed headers (also as gRPC metadata where
 // their values are printable ASCII). What cannot be a valid request (bad
 // escapes, bodies, non-UTF-8 values) is refused with a status and a short
-// reason. Thread-safe: a pure function of its arguments.
+// reason. For a `grpc` route a JSON body is kept as it is (the route's
+// MethodCodec reads it). Thread-safe: a pure function of its arguments.
 #ifndef SSEBRIDGE_FRONTEND_HTTP_STREAM_REQUEST_H_
 #define SSEBRIDGE_FRONTEND_HTTP_STREAM_REQUEST_H_
 
@@ -23,6 +24,9 @@ struct StreamRequest {
   // action and the client address.
   ssebridge::action::v1::ActionRequest request;
   std::vector<std::pair<std::string, std::string>> metadata;
+  // With `keep_json_body`: the application/json body, unparsed (its
+  // members are then not in request.params).
+  std::string json_body;
   // Non-zero: answer with this status and body instead; nothing starts.
   int refuse_code = 0;
   std::string refuse_body;
@@ -31,7 +35,8 @@ struct StreamRequest {
 // `forward_headers`: the route's allow-list, lower case.
 StreamRequest ParseStreamRequest(
     const Pistache::Http::Request& request,
-    const std::vector<std::string>& forward_headers);
+    const std::vector<std::string>& forward_headers,
+    bool keep_json_body = false);
 
 }  // namespace ssebridge::frontend
 

@@ -1,61 +1,42 @@
 #include "frontend/relay/action_call.h"
 
-#include "common/status/grpc_status.h"
-#include "common/tsan/annotations.h"
 #include "frontend/relay/session_settings.h"
-
-#define TSAN_ACQUIRE(p) SSEBRIDGE_TSAN_ACQUIRE(p)
-#define TSAN_RELEASE(p) SSEBRIDGE_TSAN_RELEASE(p)
 
 namespace ssebridge::frontend {
 
-using ::ssebridge::action::v1::ActionRequest;
-using ::ssebridge::action::v1::ActionService;
-
-void ActionCall::Start(
-    const std::shared_ptr<StreamSink>& sink, const BackendPool::Pick& pick,
-    ActionRequest request,
-    const std::vector<std::pair<std::string, std::string>>& metadata,
-    FrontendStats* stats, bool head_now) {
+void ActionCall::Start(const std::shared_ptr<StreamSink>& sink,
+                       const BackendPool::Pick& pick,
+                       const EventRpcFactory& make_rpc, FrontendStats* stats,
+                       bool head_now) {
   auto call = std::make_shared<ActionCall>(sink, stats);
+  call->rpc_ = make_rpc(pick);
   // From here a closing socket cancels the call (also before it started:
   // ClientContext then cancels it as soon as it exists).
   if (!sink->SetUpstream(call)) return;
   if (head_now) sink->CommitHead();
-  call->request_ = std::move(request);
-  for (const auto& [k, v] : metadata) call->ctx_.AddMetadata(k, v);
   call->self_ = call;
   call->calls_ = pick.calls;
   call->calls_->fetch_add(1, std::memory_order_relaxed);
-  pick.stub->async()->Run(&call->ctx_, &call->request_, call.get());
-  TSAN_RELEASE(call.get());
-  call->StartRead(&call->event_);
-  call->StartCall();
+  call->rpc_->Start(call.get(), &call->event_);
 }
 
 ActionCall::ActionCall(std::shared_ptr<StreamSink> sink, FrontendStats* stats)
     : stats_(stats), started_(absl::Now()), sink_(std::move(sink)) {}
 
-void ActionCall::OnReadInitialMetadataDone(bool ok) {
-  TSAN_ACQUIRE(this);
-  if (ok) sink_->CommitHead();
-  TSAN_RELEASE(this);
-}
+void ActionCall::OnRpcHead() { sink_->CommitHead(); }
 
-void ActionCall::OnReadDone(bool ok) {
-  TSAN_ACQUIRE(this);
-  if (!ok) {  // stream over; OnDone follows (see CancelIfStuck)
+void ActionCall::OnRpcRead(bool ok) {
+  if (!ok) {  // stream over; OnRpcDone follows (see CancelIfStuck)
     read_ended_ns_.store(absl::ToUnixNanos(absl::Now()),
                          std::memory_order_relaxed);
-    TSAN_RELEASE(this);
     return;
   }
   if (!first_event_seen_) {
     first_event_seen_ = true;
     stats_->ObserveFirstEvent(absl::ToDoubleSeconds(absl::Now() - started_));
   }
-  // Decided under the lock, done after it: gRPC calls (StartRead,
-  // TryCancel) never run while holding mu_.
+  // Decided under the lock, done after it: gRPC calls (Read, Cancel) never
+  // run while holding mu_.
   bool read = false;
   bool cancel = false;
   {
@@ -66,8 +47,8 @@ void ActionCall::OnReadDone(bool ok) {
         break;
       case StreamSink::Verdict::kPause:
         // gRPC flow control now pushes back on the service. The hold keeps
-        // OnDone away until Resume() or Leave().
-        AddHold();
+        // OnRpcDone away until Resume() or Leave().
+        rpc_->AddHold();
         paused_ = true;
         break;
       case StreamSink::Verdict::kDrop:
@@ -75,9 +56,8 @@ void ActionCall::OnReadDone(bool ok) {
         break;
     }
   }
-  TSAN_RELEASE(this);
-  if (read) StartRead(&event_);
-  if (cancel) ctx_.TryCancel();
+  if (read) rpc_->Read(&event_);
+  if (cancel) rpc_->Cancel();
 }
 
 void ActionCall::Resume() {
@@ -86,9 +66,8 @@ void ActionCall::Resume() {
     if (!paused_) return;
     paused_ = false;
   }
-  TSAN_RELEASE(this);
-  StartRead(&event_);
-  RemoveHold();
+  rpc_->Read(&event_);
+  rpc_->RemoveHold();
 }
 
 void ActionCall::Leave(const StreamSink* /*sink*/) {
@@ -99,8 +78,8 @@ void ActionCall::Leave(const StreamSink* /*sink*/) {
     release_hold = paused_;
     paused_ = false;
   }
-  ctx_.TryCancel();  // also fine before the call has started
-  if (release_hold) RemoveHold();
+  rpc_->Cancel();  // also fine before the call has started
+  if (release_hold) rpc_->RemoveHold();
 }
 
 bool ActionCall::CancelIfStuck(absl::Time now, absl::Duration after) {
@@ -111,13 +90,12 @@ bool ActionCall::CancelIfStuck(absl::Time now, absl::Duration after) {
     if (done_ || unreadable_) return false;
     unreadable_ = true;
   }
-  ctx_.TryCancel();
+  rpc_->Cancel();
   return true;
 }
 
-void ActionCall::OnDone(const grpc::Status& status) {
-  TSAN_ACQUIRE(this);
-  absl::Status end = common::ToAbslStatus(status);
+void ActionCall::OnRpcDone(const absl::Status& status) {
+  absl::Status end = status;
   {
     std::lock_guard<std::mutex> lock(mu_);
     done_ = true;
@@ -126,7 +104,7 @@ void ActionCall::OnDone(const grpc::Status& status) {
   sink_->EndUpstream(end);
   calls_->fetch_sub(1, std::memory_order_relaxed);
   // The sink and this call's own reference go last; either may free the
-  // other side.
+  // other side (and this call its EventRpc, whose OnDone this is).
   std::shared_ptr<StreamSink> sink = std::move(sink_);
   std::shared_ptr<ActionCall> keep = std::move(self_);
 }

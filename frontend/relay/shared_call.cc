@@ -3,8 +3,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/status/grpc_status.h"
-#include "common/tsan/annotations.h"
 #include "frontend/relay/route_event.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -12,11 +10,15 @@
 namespace ssebridge::frontend {
 
 using ::ssebridge::action::v1::ActionRequest;
-using ::ssebridge::action::v1::ActionService;
 
 SharedCall::SharedCall(SharedCalls* table, std::string key,
-                       const SessionSettings* settings, FrontendStats* stats)
-    : table_(table), key_(std::move(key)), settings_(settings), stats_(stats) {
+                       const SessionSettings* settings, FrontendStats* stats,
+                       std::unique_ptr<EventRpc> rpc)
+    : table_(table),
+      key_(std::move(key)),
+      settings_(settings),
+      stats_(stats),
+      rpc_(std::move(rpc)) {
   const ReplaySettings& replay = settings_->replay;
   if (replay.enabled()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -114,11 +116,8 @@ void SharedCall::CancelIfIdle(absl::Time now, bool always) {
     paused_ = false;
   }
   Cancel();
-  // With no read outstanding the hold is all that keeps OnDone away.
-  if (unpause) {
-    SSEBRIDGE_TSAN_RELEASE(this);
-    RemoveHold();
-  }
+  // With no read outstanding the hold is all that keeps OnRpcDone away.
+  if (unpause) rpc_->RemoveHold();
 }
 
 void SharedCall::Leave(const StreamSink* sink) {
@@ -134,15 +133,14 @@ void SharedCall::Leave(const StreamSink* sink) {
       cancel = NobodyLeftLocked(absl::Now());
     }
     // The stream we may have waited for is gone: read on (or, when
-    // cancelling, let OnDone come).
+    // cancelling, let OnRpcDone come).
     unpause = paused_;
     paused_ = false;
   }
   if (cancel) Cancel();
   if (unpause) {
-    SSEBRIDGE_TSAN_RELEASE(this);
-    if (!cancel) StartRead(&event_);
-    RemoveHold();
+    if (!cancel) rpc_->Read(&event_);
+    rpc_->RemoveHold();
   }
 }
 
@@ -152,46 +150,32 @@ void SharedCall::Resume() {
     if (!paused_ || ending_) return;
     paused_ = false;
   }
-  SSEBRIDGE_TSAN_RELEASE(this);
-  StartRead(&event_);
-  RemoveHold();
+  rpc_->Read(&event_);
+  rpc_->RemoveHold();
 }
 
 void SharedCall::Cancel() {
   table_->Remove(key_, this);
-  ctx_.TryCancel();  // also fine before the call has started
+  rpc_->Cancel();  // also fine before the call has started
 }
 
-void SharedCall::Start(
-    const BackendPool::Pick& pick, ActionRequest request,
-    const std::vector<std::pair<std::string, std::string>>& metadata) {
-  request_ = std::move(request);
-  for (const auto& [k, v] : metadata) ctx_.AddMetadata(k, v);
+void SharedCall::Start(const BackendPool::Pick& pick) {
   self_ = shared_from_this();
   calls_ = pick.calls;
   calls_->fetch_add(1, std::memory_order_relaxed);
-  pick.stub->async()->Run(&ctx_, &request_, this);
-  SSEBRIDGE_TSAN_RELEASE(this);
-  StartRead(&event_);
-  StartCall();
+  rpc_->Start(this, &event_);
 }
 
-void SharedCall::OnReadInitialMetadataDone(bool ok) {
-  SSEBRIDGE_TSAN_ACQUIRE(this);
-  if (ok) {
-    std::lock_guard<std::mutex> lock(mu_);
-    started_ = true;
-    for (const auto& s : subscribers_) s->CommitHead();
-  }
-  SSEBRIDGE_TSAN_RELEASE(this);
+void SharedCall::OnRpcHead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
+  for (const auto& s : subscribers_) s->CommitHead();
 }
 
-void SharedCall::OnReadDone(bool ok) {
-  SSEBRIDGE_TSAN_ACQUIRE(this);
-  if (!ok) {  // OnDone follows, unless a message could not be parsed
+void SharedCall::OnRpcRead(bool ok) {
+  if (!ok) {  // OnRpcDone follows, unless a message could not be parsed
     read_ended_ns_.store(absl::ToUnixNanos(absl::Now()),
                          std::memory_order_relaxed);
-    SSEBRIDGE_TSAN_RELEASE(this);
     return;
   }
   // Encoded once for every subscriber; what the encoder rejects or what is
@@ -233,20 +217,19 @@ void SharedCall::OnReadDone(bool ok) {
         cancel = ending_ = true;  // lingered long enough: no need to wait
       }
     } else if (pause && !ending_) {
-      // The hold keeps OnDone away while no read is outstanding; taken
+      // The hold keeps OnRpcDone away while no read is outstanding; taken
       // before Resume() can see paused_.
-      AddHold();
+      rpc_->AddHold();
       paused_ = true;
     } else {
       pause = false;
     }
   }
-  SSEBRIDGE_TSAN_RELEASE(this);
   if (cancel) {
     Cancel();
     return;
   }
-  if (!pause) StartRead(&event_);
+  if (!pause) rpc_->Read(&event_);
 }
 
 bool SharedCall::CancelIfStuck(absl::Time now, absl::Duration after) {
@@ -257,14 +240,13 @@ bool SharedCall::CancelIfStuck(absl::Time now, absl::Duration after) {
     if (ending_ || unreadable_) return false;
     unreadable_ = true;
   }
-  ctx_.TryCancel();
+  rpc_->Cancel();
   return true;
 }
 
-void SharedCall::OnDone(const grpc::Status& status) {
-  SSEBRIDGE_TSAN_ACQUIRE(this);
+void SharedCall::OnRpcDone(const absl::Status& status) {
   std::vector<std::shared_ptr<StreamSink>> subscribers;
-  absl::Status end = common::ToAbslStatus(status);
+  absl::Status end = status;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ending_ = true;
@@ -335,35 +317,39 @@ void SharedCalls::Shutdown() {
   CancelIdle(absl::Now(), /*all=*/true);
 }
 
-void SharedCalls::Join(
-    const std::shared_ptr<StreamSink>& sink, BackendPool* backend,
-    ActionRequest request,
-    const std::vector<std::pair<std::string, std::string>>& metadata) {
-  // The key: the request as the service would see it, minus what differs
-  // between viewers of the same data: where each one is in the stream
-  // (Last-Event-ID, also when it came as ?lastEventId=, which stays in the
-  // params) and its address. Deterministic so that equal maps give equal
-  // bytes.
+std::string ActionRequestKey(const ActionRequest& request) {
+  // Minus where each viewer is in the stream (Last-Event-ID, also when it
+  // came as ?lastEventId=, which stays in the params) and its address.
+  // Deterministic so that equal maps give equal bytes.
   std::string key;
-  {
-    ActionRequest k = request;
-    k.clear_last_event_id();
-    k.mutable_params()->erase("lastEventId");
-    k.mutable_headers()->erase("last-event-id");
-    k.clear_remote_addr();
-    google::protobuf::io::StringOutputStream out(&key);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.SetSerializationDeterministic(true);
-    k.SerializeToCodedStream(&coded);
-  }
-  // And the metadata, which carries a verified identity: streams of
-  // different users never share a call (nor see each other's events).
+  ActionRequest k = request;
+  k.clear_last_event_id();
+  k.mutable_params()->erase("lastEventId");
+  k.mutable_headers()->erase("last-event-id");
+  k.clear_remote_addr();
+  google::protobuf::io::StringOutputStream out(&key);
+  google::protobuf::io::CodedOutputStream coded(&out);
+  coded.SetSerializationDeterministic(true);
+  k.SerializeToCodedStream(&coded);
+  return key;
+}
+
+std::string SharedCallKey(std::string request_key,
+                          const CallMetadata& metadata) {
+  std::string key = std::move(request_key);
   for (const auto& [name, value] : metadata) {
     key.push_back('\0');
     key.append(name);
     key.push_back('\0');
     key.append(value);
   }
+  return key;
+}
+
+void SharedCalls::Join(const std::shared_ptr<StreamSink>& sink,
+                       BackendPool* backend, std::string key,
+                       absl::string_view last_event_id,
+                       const EventRpcFactory& make_rpc) {
   std::shared_ptr<SharedCall> call;
   BackendPool::Pick pick{};
   {
@@ -372,13 +358,14 @@ void SharedCalls::Join(
     if (it != calls_.end()) {
       if (!sink->SetUpstream(it->second)) return;  // socket already closed
       if (it->second->Attach(sink, /*head_now=*/false,
-                             request.last_event_id()) !=
+                             last_event_id) !=
           SharedCall::AttachResult::kEnding) {
         return;
       }
     }
     pick = backend->Next();
-    call = std::make_shared<SharedCall>(this, key, settings_, stats_);
+    call = std::make_shared<SharedCall>(this, key, settings_, stats_,
+                                        make_rpc(pick));
     if (!sink->SetUpstream(call) ||
         call->Attach(sink,
                      pick.channel->GetState(true) == GRPC_CHANNEL_READY) ==
@@ -388,7 +375,7 @@ void SharedCalls::Join(
     stats_->shared_calls.fetch_add(1, std::memory_order_relaxed);
     calls_[key] = call;
   }
-  call->Start(pick, std::move(request), metadata);
+  call->Start(pick);
 }
 
 void SharedCalls::Remove(const std::string& key, const SharedCall* call) {

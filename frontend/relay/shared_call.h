@@ -1,10 +1,11 @@
 // SharedCall: fan-out for routes with `shared: true`. One server-streaming
-// gRPC call whose events go to every browser stream subscribed to it; each
+// gRPC call (an EventRpc: ActionService.Run, or any method on a `grpc`
+// route) whose events go to every browser stream subscribed to it; each
 // event is encoded once and the same bytes are written to every stream.
 // SharedCalls is a route's table of live calls, keyed by the request.
 //
 // Lifetime: a SharedCall is held by its table while it takes subscribers, by
-// itself from Start() until OnDone, and by each subscribed stream (as its
+// itself from Start() until OnRpcDone, and by each subscribed stream (as its
 // Upstream). It knows its streams only as StreamSinks (stream_sink.h).
 // Backpressure: when a stream's buffer passes high water (the loop is
 // behind in a burst to many streams, or a client reads slowly), reading
@@ -31,8 +32,6 @@
 #ifndef SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
 #define SSEBRIDGE_FRONTEND_RELAY_SHARED_CALL_H_
 
-#include <grpcpp/grpcpp.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -47,22 +46,25 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "frontend/ops/stats.h"
+#include "frontend/relay/event_rpc.h"
 #include "frontend/relay/replay_ring.h"
 #include "frontend/relay/session_settings.h"
 #include "frontend/relay/stream_sink.h"
 #include "frontend/upstream/backend_pool.h"
-#include "ssebridge/action/v1/action.grpc.pb.h"
+#include "ssebridge/action/v1/action.pb.h"
 
 namespace ssebridge::frontend {
 
 class SharedCalls;
 
-class SharedCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
+class SharedCall : public EventRpc::Handler,
                    public Upstream,
                    public std::enable_shared_from_this<SharedCall> {
  public:
+  // `rpc` is the call, made but not started (see Start).
   SharedCall(SharedCalls* table, std::string key,
-             const SessionSettings* settings, FrontendStats* stats);
+             const SessionSettings* settings, FrontendStats* stats,
+             std::unique_ptr<EventRpc> rpc);
 
   // Adds a subscriber; with `head_now`, or once the call has started, its
   // SSE head goes out at once. With replay, the stream first gets what the
@@ -85,13 +87,13 @@ class SharedCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
   bool CancelIfStuck(absl::Time now, absl::Duration after) override;
   bool shared() const override { return true; }
 
-  void Start(const BackendPool::Pick& pick,
-             ssebridge::action::v1::ActionRequest request,
-             const std::vector<std::pair<std::string, std::string>>& metadata);
+  // Starts the call (made for `pick`'s channel).
+  void Start(const BackendPool::Pick& pick);
 
-  void OnReadInitialMetadataDone(bool ok) override;
-  void OnReadDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
+  // EventRpc::Handler.
+  void OnRpcHead() override;
+  void OnRpcRead(bool ok) override;
+  void OnRpcDone(const absl::Status& status) override;
 
   // Whether nobody has watched the call for its whole linger at `now`.
   bool LingerExpired(absl::Time now);
@@ -118,11 +120,12 @@ class SharedCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
   const SessionSettings* const settings_;
   FrontendStats* const stats_;
 
-  grpc::ClientContext ctx_;
-  ssebridge::action::v1::ActionRequest request_;
+  // Used only through its thread-safe operations (Cancel also before the
+  // call has started).
+  const std::unique_ptr<EventRpc> rpc_;
   ssebridge::action::v1::Event event_;     // read target, gRPC side only
   std::string encoded_;                    // gRPC side only
-  std::shared_ptr<SharedCall> self_;       // held from Start() until OnDone
+  std::shared_ptr<SharedCall> self_;  // held from Start() until OnRpcDone
   std::atomic<int64_t>* calls_ = nullptr;  // the backend's in-flight count
 
   std::mutex mu_;
@@ -142,6 +145,17 @@ class SharedCall : public grpc::ClientReadReactor<ssebridge::action::v1::Event>,
   std::atomic<int64_t> read_ended_ns_{0};
 };
 
+// The key of a shared call: `request_key` (the request as the service would
+// see it, minus what differs between viewers of the same data) and the
+// metadata, which carries a verified identity, so that streams of different
+// users never share a call (nor see each other's events).
+std::string SharedCallKey(std::string request_key,
+                          const CallMetadata& metadata);
+
+// The request part of the key for ActionService.Run: the request without
+// its Last-Event-ID and client address, serialized deterministically.
+std::string ActionRequestKey(const ssebridge::action::v1::ActionRequest& request);
+
 // One route's live shared calls. With replay, also the route's linger
 // timer: a thread that every kLingerCheckInterval cancels the calls nobody
 // has watched for their linger (one thread per replay route, not one timer
@@ -158,13 +172,14 @@ class SharedCalls {
   SharedCalls(const SharedCalls&) = delete;
   SharedCalls& operator=(const SharedCalls&) = delete;
 
-  // Subscribes `sink` to the call for `request` (made by the first
-  // subscriber, on a channel from `backend`). The key is the request without
-  // its Last-Event-ID and client address; a stream that joins a running
-  // call resumes from its ring after its Last-Event-ID (with replay).
+  // Subscribes `sink` to the call for `key` (SharedCallKey); the first
+  // subscriber starts it with `make_rpc`, on a channel from `backend`. A
+  // stream that joins a running call resumes from its ring after
+  // `last_event_id` (with replay); the first one's goes to the service in
+  // the request `make_rpc` made.
   void Join(const std::shared_ptr<StreamSink>& sink, BackendPool* backend,
-            ssebridge::action::v1::ActionRequest request,
-            const std::vector<std::pair<std::string, std::string>>& metadata);
+            std::string key, absl::string_view last_event_id,
+            const EventRpcFactory& make_rpc);
 
   // Takes `call` out of the table if it is still the entry for `key`.
   void Remove(const std::string& key, const SharedCall* call);

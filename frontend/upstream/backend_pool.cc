@@ -28,6 +28,7 @@ BackendPool::BackendPool(std::string name, const std::string& target,
         target, grpc::InsecureChannelCredentials(), BackendChannelArgs(i));
     ch->GetState(/*try_to_connect=*/true);  // connect eagerly
     stubs_.push_back(ssebridge::action::v1::ActionService::NewStub(ch));
+    generic_stubs_.push_back(std::make_unique<grpc::GenericStub>(ch));
     channels_.push_back(std::move(ch));
   }
 }
@@ -35,7 +36,8 @@ BackendPool::BackendPool(std::string name, const std::string& target,
 BackendPool::Pick BackendPool::Next() {
   const uint32_t i =
       next_.fetch_add(1, std::memory_order_relaxed) % channels_.size();
-  return {channels_[i].get(), stubs_[i].get(), &calls_in_flight_};
+  return {channels_[i].get(), stubs_[i].get(), generic_stubs_[i].get(),
+          &calls_in_flight_};
 }
 
 }  // namespace ssebridge::frontend

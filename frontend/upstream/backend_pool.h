@@ -8,6 +8,7 @@
 #ifndef SSEBRIDGE_FRONTEND_UPSTREAM_BACKEND_POOL_H_
 #define SSEBRIDGE_FRONTEND_UPSTREAM_BACKEND_POOL_H_
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
@@ -31,6 +32,7 @@ class BackendPool {
   struct Pick {
     grpc::Channel* channel;
     ssebridge::action::v1::ActionService::Stub* stub;
+    grpc::GenericStub* generic;  // for any method, by name (`grpc` routes)
     // The backend's count of calls in flight: a call adds one when it
     // starts and takes it back when it ends (OnDone).
     std::atomic<int64_t>* calls;
@@ -53,6 +55,7 @@ class BackendPool {
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<ssebridge::action::v1::ActionService::Stub>>
       stubs_;
+  std::vector<std::unique_ptr<grpc::GenericStub>> generic_stubs_;
   std::atomic<uint32_t> next_{0};
   std::atomic<int64_t> calls_in_flight_{0};
 };

@@ -72,6 +72,10 @@ if ((${#missing[@]})); then
   say "installing ${missing[*]} (for the HTTP/2 edge case)"
   apt_install "${missing[@]}" || say "cannot install ${missing[*]}: the HTTP/2 edge case will skip"
 fi
+if ! installed redis-server; then
+  say "installing redis-server (for notifications on Redis)"
+  apt_install redis-server || say "cannot install redis-server: the notifications-on-Redis case will skip"
+fi
 NODE_MIN=18  # package.json "engines", and playwright-core's
 node_major=$("$NODE" -p 'process.versions.node.split(".")[0]') || fail "$NODE does not run"
 ((node_major >= NODE_MIN)) ||

@@ -275,6 +275,54 @@ TEST_F(AuthTest, QueryTokenOnlyWhereTheRouteOptsInAndNotForwarded) {
   EXPECT_EQ(Tokens("/req/tokens", "q2&access_token=" + t, {}), 401);
 }
 
+// The token is the frontend's credential, not the service's: a route that
+// forwards `cookie` and `authorization` passes the other cookies on, but
+// never the token cookie nor a Bearer header (on any route: a route with
+// auth off must not leak what a signed-in browser sends along).
+TEST_F(AuthTest, TheTokenIsNeverForwardedInCookieOrAuthorization) {
+  FrontendConfig cfg = Config();
+  for (auto& r : *cfg.mutable_routes()) {
+    r.add_forward_headers("cookie");
+    r.add_forward_headers("authorization");
+  }
+  Start(cfg);
+  const std::string t = Token("carol");
+  ASSERT_EQ(Tokens("/req/tokens", "ck",
+                   {"Cookie: theme=dark; tok=" + t + "; lang=en"}),
+            200);
+  ASSERT_EQ(Tokens("/req/tokens", "hdr",
+                   {"Authorization: Bearer " + t, "Cookie: tok=" + t}),
+            200);
+  ASSERT_EQ(Tokens("/open/tokens", "open",
+                   {"Authorization: Bearer " + t, "Cookie: tok=" + t + "; a=1"}),
+            200);
+  ASSERT_EQ(Tokens("/open/tokens", "basic", {"Authorization: Basic Zm9v"}),
+            200);
+  for (const char* tag : {"ck", "hdr", "open"}) {
+    SCOPED_TRACE(tag);
+    auto md = backend_.service().last_metadata(tag);
+    auto req = backend_.service().last_request(tag);
+    ASSERT_TRUE(req.has_value());
+    for (const auto& [k, v] : md) {
+      EXPECT_THAT(v, ::testing::Not(HasSubstr(t))) << "metadata " << k;
+    }
+    for (const auto& [k, v] : req->headers()) {
+      EXPECT_THAT(v, ::testing::Not(HasSubstr(t))) << "header " << k;
+    }
+    EXPECT_EQ(md.count("authorization"), 0u);
+  }
+  EXPECT_EQ(backend_.service().last_request("ck")->headers().at("cookie"),
+            "theme=dark; lang=en");
+  EXPECT_EQ(backend_.service().last_request("hdr")->headers().count("cookie"),
+            0u);
+  EXPECT_EQ(backend_.service().last_request("open")->headers().at("cookie"),
+            "a=1");
+  // Other schemes are the service's business.
+  EXPECT_EQ(
+      backend_.service().last_request("basic")->headers().at("authorization"),
+      "Basic Zm9v");
+}
+
 TEST_F(AuthTest, StreamEndsWithAuthExpiredAtExpAndTheCallIsCancelled) {
   Start(Config());
   // exp is whole seconds: 2-3 s from now.

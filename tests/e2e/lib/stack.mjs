@@ -211,14 +211,14 @@ const SERVICE_ARGS = {
 };
 
 // Starts a service on an ephemeral port. The services accept port 0 and log
-// "serving N action(s) on port P" once they accept calls (run_demo.sh waits
+// "serving ... on port P" once they accept calls (run_demo.sh waits
 // for the same line), so there is no window in which another process could
 // take a port we picked.
 // `args` replaces the demo's flags for the service.
 export async function startService(name, logDir, args = SERVICE_ARGS[name] || []) {
   args = [...args, "--listen=127.0.0.1:0"];
   const proc = new Proc(name, binary(name), args, logDir);
-  const m = await proc.waitForOutput(/serving \d+ action\(s\) on port (\d+)/, 15000);
+  const m = await proc.waitForOutput(/serving .* on port (\d+)/, 15000);
   proc.port = Number(m[1]);
   return proc;
 }
