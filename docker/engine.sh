@@ -157,7 +157,8 @@ case "$cmd" in
   probe) select_engine; BUILD_FLAGS=(); ensure_debian_base && ensure_runnable ;;
   images) setup; build_images ;;
   compose) setup; exec "${COMPOSE[@]}" -f "$compose_file" "$@" ;;
-  env) setup; echo "ENGINE=$ENGINE"; echo "CONTAINERS_CONF=${CONTAINERS_CONF:-}"
+  # stdout is for eval: everything setup prints (image builds) goes to stderr.
+  env) setup >&2; echo "ENGINE=$ENGINE"; echo "CONTAINERS_CONF=${CONTAINERS_CONF:-}"
        echo "COMPOSE=${COMPOSE[*]}" ;;
   *) echo "usage: $0 images|compose ARGS|probe|env" >&2; exit 2 ;;
 esac
