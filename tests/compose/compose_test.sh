@@ -115,6 +115,7 @@ redis_cli() {
 # --- build and up --------------------------------------------------------------
 echo "compose-test: $ENGINE${CONTAINERS_CONF:+ (CONTAINERS_CONF=$CONTAINERS_CONF)}, project $P, edge $BASE"
 "$engine" images >"$work/build.log" 2>&1 || { tail -50 "$work/build.log" >&2; fail "make images"; }
+grep -E '^engine: .* built in|^engine: engine' "$work/build.log" | sed 's/^/compose-test:   /' || true
 ok "images built ($(grep -o 'all images built in [0-9]*s' "$work/build.log"))"
 compose up -d --build >"$work/up.log" 2>&1 || { tail -50 "$work/up.log" >&2; fail "up"; }
 ok "compose up -d --build"
