@@ -47,10 +47,12 @@ cleanup() {
     echo "compose-test: FAILED (rc=$rc); containers:" >&2
     $ENGINE ps -a --filter "label=com.docker.compose.project=$P" >&2 || true
     # Logs of the failing containers: not running, or failing their health
-    # check (ALL_LOGS=1: every container).
-    for c in $(containers); do
-      if [ -n "${ALL_LOGS:-}" ] || ! running "$c" || ! healthy "$c"; then show_logs "$c"; fi
-    done
+    # check; when every container looks healthy (a functional failure), or
+    # with ALL_LOGS=1, the logs of every container.
+    bad=()
+    for c in $(containers); do running "$c" && healthy "$c" || bad+=("$c"); done
+    if [ -n "${ALL_LOGS:-}" ] || [ "${#bad[@]}" = 0 ]; then show_logs $(containers)
+    else show_logs "${bad[@]}"; fi
   fi
   compose down -v -t 1 >/dev/null 2>&1 || true
   left=$(containers || true)
