@@ -512,6 +512,15 @@ absl::Status RedisRoomBus::HandleReply(void* raw) {
     return absl::UnavailableError(
         absl::StrCat("redis replied: ", ReplyString(reply)));
   }
+  // PING's reply is ["pong", ""] while the connection has subscriptions and a
+  // plain +PONG when it has none (an idle bus, or after the last
+  // UNSUBSCRIBE): both answer the PING.
+  if (reply->type == REDIS_REPLY_STATUS) {
+    if (absl::EqualsIgnoreCase(ReplyString(reply), "pong")) {
+      awaiting_pong_ = false;
+    }
+    return absl::OkStatus();
+  }
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
     return absl::OkStatus();
   }

@@ -326,6 +326,27 @@ TEST_F(RedisRoomBusTest, HungRedisIsNoticedByPing) {
   EXPECT_TRUE(WaitFor([&] { return again.count() == 1; }, kWait));
 }
 
+// An idle bus (no room subscribed) gets +PONG, not ["pong", ""]: it must
+// count as the reply, or the bus drops its connection every two intervals
+// and ends any subscription made meanwhile (found by make compose-test).
+TEST_F(RedisRoomBusTest, IdleBusKeepsItsConnectionAcrossPings) {
+  auto bus = NewBus();
+  ASSERT_EQ(bus->connections(), 1u);
+  // ping_interval is 300 ms: 2 s is six PINGs answered with +PONG.
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < end && bus->connections() == 1) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(bus->connections(), 1u) << "the idle bus reconnected";
+  // And a subscription made after idle PINGs lives on.
+  std::atomic<int> got{0};
+  bus->Subscribe("idle", [&](const ChatMessage&) { ++got; },
+                 [](const absl::Status&) {});
+  const absl::Time later = absl::Now() + absl::Seconds(1);
+  while (absl::Now() < later) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(bus->connections(), 1u);
+}
+
 TEST_F(RedisRoomBusTest, StartsWithoutRedisAndConnectsWhenItComes) {
   const int port = redis_->port();
   redis_->Stop();
