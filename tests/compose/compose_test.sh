@@ -220,8 +220,8 @@ ok "$nr room streams through the edge on both replicas (${fronts[0]}: $(open_on 
 numsub() { redis_cli PUBSUB NUMSUB ssebridge:chat:fo | tail -1; }
 numsub_is() { [ "$(numsub)" = "$1" ]; }
 wait_for 20 "both chat_bot replicas subscribed to the room (PUBSUB NUMSUB = 2)" numsub_is 2
-c -X POST -H "Origin: $BASE" -d 'user=a&message=before-failover' "$BASE/api/chat_post?room=fo" | grep -q sent \
-  || fail "chat_post"
+MAXT=20 c -X POST -H "Origin: $BASE" -d 'user=a&message=before-failover' "$BASE/api/chat_post?room=fo" >"$work/post1" || true
+grep -q sent "$work/post1" || fail "chat_post: $(head -c 300 "$work/post1")"
 for i in $(seq 1 "$nr"); do wait_for 15 "r$i got the post" has "r$i" before-failover; done
 ok "one post reaches all $nr streams; the room spans both chat_bot replicas (Redis PUBSUB NUMSUB 2)"
 
@@ -265,8 +265,8 @@ done
 for s in "${rs[@]}"; do alive "$s" || stream "re$s" "/api/chat_stream?room=fo"; done
 open_is() { [ "$(open_on "$1" "$2")" = "$3" ]; }
 wait_for 30 "every room stream open on $survivor" open_is "$survivor" /api/chat_stream "$nr"
-c -X POST -H "Origin: $BASE" -d 'user=a&message=after-failover' "$BASE/api/chat_post?room=fo" | grep -q sent \
-  || fail "chat_post after failover"
+MAXT=20 c -X POST -H "Origin: $BASE" -d 'user=a&message=after-failover' "$BASE/api/chat_post?room=fo" >"$work/post2" || true
+grep -q sent "$work/post2" || fail "chat_post after failover: $(head -c 300 "$work/post2")"
 for s in "${rs[@]}"; do
   if alive "$s"; then wait_for 15 "$s still live" has "$s" after-failover
   else wait_for 15 "re$s got the post" has "re$s" after-failover; fi
