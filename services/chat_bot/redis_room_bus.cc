@@ -32,6 +32,7 @@ std::string Endpoint(const RedisRoomBusOptions& o) {
 // write, or why not.
 absl::StatusOr<redisContext*> Connect(const RedisRoomBusOptions& o,
                                       absl::Duration io_timeout) {
+  if (o.before_connect) o.before_connect();
   redis::RedisEndpoint endpoint;
   endpoint.host = o.host;
   endpoint.port = o.port;

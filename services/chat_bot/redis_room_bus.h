@@ -30,6 +30,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,10 @@ struct RedisRoomBusOptions {
   // The subscriber connection sends PING this often; no reply within another
   // ping_interval counts as a lost connection.
   absl::Duration ping_interval = absl::Seconds(5);
+  // Tests: called on the connecting thread before each connection attempt
+  // (e.g. to make connecting as slow as a name lookup whose DNS reply was
+  // lost). Must be thread-safe.
+  std::function<void()> before_connect;
 };
 
 // "host:port" or "host" (port 6379); an error for anything else.
