@@ -60,7 +60,7 @@ FUZZ_SECONDS ?= 60
 FUZZERS := sse_roundtrip config_loader http_request jwt_verify
 
 .PHONY: all deps configure build test test-unit test-asan test-tsan test-fuzz \
-  fuzz soak bench clean check-symbolizer
+  fuzz soak bench clean check-symbolizer images compose-test
 
 all: build
 
@@ -190,3 +190,14 @@ demo: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target $(DEMO_TARGETS)
 	$(MAKE) -C frontend/web OUT=$(abspath $(BUILD_DIR))/web
 	PORT=$(PORT) BUILD_DIR=$(abspath $(BUILD_DIR)) services/demo/run_demo.sh
+
+# Container images of docker/docker-compose.yml, with docker when a daemon
+# answers, else podman (installed from Debian when missing; local base images
+# when no registry answers). See README "Deploy" and docker/engine.sh.
+images:
+	docker/engine.sh images
+
+# The compose stack built, run and driven through the TLS edge, then removed
+# (tests/compose/compose_test.sh).
+compose-test:
+	tests/compose/compose_test.sh

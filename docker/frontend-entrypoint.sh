@@ -6,7 +6,8 @@
 set -e
 KEY_DIR=${SSEBRIDGE_KEY_DIR:-/var/lib/ssebridge/keys}
 if [ -d "$KEY_DIR" ] && [ -w "$KEY_DIR" ]; then
-  ssebridge-keygen --private_jwk="$KEY_DIR/signing-key.jwk" \
+  # flock: replicas sharing the volume must not make two key pairs.
+  flock "$KEY_DIR/.keygen.lock" ssebridge-keygen --private_jwk="$KEY_DIR/signing-key.jwk" \
     --public_jwks="$KEY_DIR/jwks.json" --if_missing
 fi
 exec ssebridge-frontend "$@"

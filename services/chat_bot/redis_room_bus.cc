@@ -32,6 +32,7 @@ std::string Endpoint(const RedisRoomBusOptions& o) {
 // write, or why not.
 absl::StatusOr<redisContext*> Connect(const RedisRoomBusOptions& o,
                                       absl::Duration io_timeout) {
+  if (o.before_connect) o.before_connect();
   redis::RedisEndpoint endpoint;
   endpoint.host = o.host;
   endpoint.port = o.port;
@@ -213,50 +214,62 @@ absl::Status RedisRoomBus::PublishOrError(const ChatMessage& message) {
   const size_t lengths[] = {7, channel.size(), payload.size()};
 
   std::lock_guard<std::mutex> lock(pub_mu_);
-  // A kept connection may have died meanwhile (Redis restarted): then one
-  // more try on a fresh one. (If Redis ran the command before the old
-  // connection broke, the room sees it twice; rare, and harmless for chat.)
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool fresh = false;
-    if (pub_ == nullptr) {
-      const absl::Time now = absl::Now();
-      if (now < pub_next_attempt_) {
-        return absl::UnavailableError(
-            absl::StrCat("chat rooms unavailable: redis ", Endpoint(options_),
-                         " unreachable (retrying)"));
-      }
-      absl::StatusOr<redisContext*> ctx =
-          Connect(options_, options_.command_timeout);
-      if (!ctx.ok()) {
-        pub_next_attempt_ = now + pub_backoff_;
-        pub_backoff_ = std::min(pub_backoff_ * 2, options_.max_backoff);
-        return absl::UnavailableError(
-            absl::StrCat("chat rooms unavailable: ", ctx.status().message()));
-      }
-      pub_ = *ctx;
-      pub_backoff_ = options_.min_backoff;
-      fresh = true;
-    }
-    auto* reply =
-        static_cast<redisReply*>(redisCommandArgv(pub_, 3, argv, lengths));
-    if (reply == nullptr) {
-      const std::string error = pub_->errstr;
-      redisFree(pub_);
-      pub_ = nullptr;
-      if (!fresh) continue;
-      return absl::UnavailableError(absl::StrCat(
-          "chat rooms unavailable: redis ", Endpoint(options_), ": ", error));
-    }
-    absl::Status status = absl::OkStatus();
-    if (reply->type == REDIS_REPLY_ERROR) {
-      status = absl::UnavailableError(
-          absl::StrCat("chat rooms unavailable: redis: ", ReplyString(reply)));
-    }
-    freeReplyObject(reply);
-    return status;
+  // Never connect here (see the header): the bus's thread does, off every
+  // request path.
+  if (pub_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("chat rooms unavailable: not connected to redis ",
+                     Endpoint(options_), " (reconnecting)"));
   }
-  return absl::UnavailableError(absl::StrCat("chat rooms unavailable: redis ",
-                                             Endpoint(options_), " went away"));
+  auto* reply =
+      static_cast<redisReply*>(redisCommandArgv(pub_, 3, argv, lengths));
+  if (reply == nullptr) {
+    // Broken (Redis restarted, or no reply within command_timeout): the
+    // thread makes a new one.
+    const std::string error = pub_->errstr;
+    redisFree(pub_);
+    pub_ = nullptr;
+    Wake();
+    return absl::UnavailableError(absl::StrCat(
+        "chat rooms unavailable: redis ", Endpoint(options_), ": ", error));
+  }
+  absl::Status status = absl::OkStatus();
+  if (reply->type == REDIS_REPLY_ERROR) {
+    status = absl::UnavailableError(
+        absl::StrCat("chat rooms unavailable: redis: ", ReplyString(reply)));
+  }
+  freeReplyObject(reply);
+  return status;
+}
+
+void RedisRoomBus::SetPublisher(redisContext* ctx) {
+  redisContext* old;
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    old = pub_;
+    pub_ = ctx;
+  }
+  if (old != nullptr) redisFree(old);
+  pub_backoff_ = options_.min_backoff;
+  pub_next_attempt_ = absl::InfinitePast();
+}
+
+absl::Time RedisRoomBus::MaintainPublisher(absl::Time now) {
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    if (pub_ != nullptr) return absl::InfiniteFuture();
+  }
+  if (now < pub_next_attempt_) return pub_next_attempt_;
+  absl::StatusOr<redisContext*> ctx =
+      Connect(options_, options_.command_timeout);
+  if (!ctx.ok()) {
+    // Publish logs the outage (once); the subscriber side notices too.
+    pub_next_attempt_ = absl::Now() + pub_backoff_;
+    pub_backoff_ = std::min(pub_backoff_ * 2, options_.max_backoff);
+    return pub_next_attempt_;
+  }
+  SetPublisher(*ctx);
+  return absl::InfiniteFuture();
 }
 
 // ------------------------------------------------------------- subscribers
@@ -362,8 +375,19 @@ void RedisRoomBus::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
     }
+    // Both connections, subscriber and publisher, or neither.
     absl::StatusOr<redisContext*> ctx =
         Connect(options_, options_.command_timeout);
+    if (ctx.ok()) {
+      absl::StatusOr<redisContext*> pub =
+          Connect(options_, options_.command_timeout);
+      if (pub.ok()) {
+        SetPublisher(*pub);
+      } else {
+        redisFree(*ctx);
+        ctx = pub.status();
+      }
+    }
     if (!ctx.ok()) {
       if (!reported_down) {
         spdlog::warn("redis room bus: {}; retrying (backoff up to {})",
@@ -421,6 +445,7 @@ absl::Status RedisRoomBus::Serve(redisContext* ctx) {
     }
     if (absl::Status s = Reconcile(ctx); !s.ok()) return s;
 
+    const absl::Time pub_due = MaintainPublisher(absl::Now());
     const absl::Time now = absl::Now();
     if (now >= next_ping) {
       if (awaiting_pong_) {
@@ -434,7 +459,8 @@ absl::Status RedisRoomBus::Serve(redisContext* ctx) {
       next_ping = now + options_.ping_interval;
     }
     const int64_t wait_ms = std::clamp<int64_t>(
-        absl::ToInt64Milliseconds(next_ping - now) + 1, 1, 60'000);
+        absl::ToInt64Milliseconds(std::min(next_ping, pub_due) - now) + 1, 1,
+        60'000);
     pollfd fds[2] = {{ctx->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     const int n = poll(fds, 2, static_cast<int>(wait_ms));
     if (n < 0) {
@@ -511,6 +537,15 @@ absl::Status RedisRoomBus::HandleReply(void* raw) {
   if (reply->type == REDIS_REPLY_ERROR) {
     return absl::UnavailableError(
         absl::StrCat("redis replied: ", ReplyString(reply)));
+  }
+  // PING's reply is ["pong", ""] while the connection has subscriptions and a
+  // plain +PONG when it has none (an idle bus, or after the last
+  // UNSUBSCRIBE): both answer the PING.
+  if (reply->type == REDIS_REPLY_STATUS) {
+    if (absl::EqualsIgnoreCase(ReplyString(reply), "pong")) {
+      awaiting_pong_ = false;
+    }
+    return absl::OkStatus();
   }
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1) {
     return absl::OkStatus();

@@ -1,22 +1,28 @@
 // RedisRoomBus: chat rooms shared by every chat_bot replica through Redis
 // pub/sub (hiredis). A room is the channel `channel_prefix + room`.
 //
-//  - Publish sends `PUBLISH channel payload` on a publisher connection (one,
-//    under a mutex; a Redis round trip per message). Publish never delivers
-//    locally itself: this replica's subscribers get the message back from
-//    Redis like everyone else's, so every subscriber of a room, on every
-//    replica, sees the room's messages in Redis's one order.
+//  - Publish sends `PUBLISH channel payload` on the publisher connection
+//    (one, under a mutex; a Redis round trip per message). Publish never
+//    delivers locally itself: this replica's subscribers get the message
+//    back from Redis like everyone else's, so every subscriber of a room, on
+//    every replica, sees the room's messages in Redis's one order.
 //  - One subscriber connection per process, read by the bus's own thread:
 //    it SUBSCRIBEs to each room that has local subscribers (UNSUBSCRIBEs when
 //    the last one leaves) and calls the room's handlers for each message, on
 //    that thread, without holding the bus's lock.
+//  - Only the bus's thread connects: it makes both connections (Connected()
+//    once both are up) and remakes a broken publisher connection. Publish
+//    never connects on the caller's thread: connecting includes the host
+//    name's lookup (getaddrinfo), which no timeout here bounds and which
+//    takes 5 s per lost DNS reply, and Publish runs on request paths (a gRPC
+//    thread for chat_post). Without a publisher connection Publish fails at
+//    once.
 //  - Redis down: Publish returns false (logged once per outage); when the
-//  subscriber connection
-//    breaks (or stops answering PING), every subscription is ended through
-//    its ClosedHandler with UNAVAILABLE, and Subscribe ends new ones at once
-//    until the connection is back. The thread reconnects with exponential
-//    backoff (min_backoff doubling up to max_backoff); the publisher
-//    reconnects on the next Publish after its own backoff.
+//    subscriber connection breaks (or stops answering PING), every
+//    subscription is ended through its ClosedHandler with UNAVAILABLE, and
+//    Subscribe ends new ones at once until the connection is back. The
+//    thread reconnects with exponential backoff (min_backoff doubling up to
+//    max_backoff), the publisher connection too.
 //
 // Messages are encoded by EncodeMessage (a small versioned text header plus
 // the raw user and text bytes); payloads that do not decode are dropped.
@@ -30,6 +36,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,6 +73,10 @@ struct RedisRoomBusOptions {
   // The subscriber connection sends PING this often; no reply within another
   // ping_interval counts as a lost connection.
   absl::Duration ping_interval = absl::Seconds(5);
+  // Tests: called on the connecting thread before each connection attempt
+  // (e.g. to make connecting as slow as a name lookup whose DNS reply was
+  // lost). Must be thread-safe.
+  std::function<void()> before_connect;
 };
 
 // "host:port" or "host" (port 6379); an error for anything else.
@@ -131,6 +142,11 @@ class RedisRoomBus final : public RoomBus {
   // Sends SUBSCRIBE / UNSUBSCRIBE so the connection's rooms match rooms_.
   absl::Status Reconcile(redisContext* ctx);
   absl::Status HandleReply(void* reply);
+  // Installs a new publisher connection (frees the old one).
+  void SetPublisher(redisContext* ctx);
+  // Remakes the publisher connection if Publish dropped it and its backoff
+  // has passed; returns when it next needs to run (InfiniteFuture: never).
+  absl::Time MaintainPublisher(absl::Time now);
   void Deliver(const std::string& room, const ChatMessage& message);
   // Marks the bus disconnected and ends every subscription with `status`;
   // returns how many.
@@ -159,10 +175,12 @@ class RedisRoomBus final : public RoomBus {
   bool awaiting_pong_ = false;
   absl::Time ping_sent_;
 
-  std::mutex pub_mu_;  // the publisher connection
+  // Only the thread touches these: when to remake the publisher connection.
+  absl::Time pub_next_attempt_ = absl::InfinitePast();
+  absl::Duration pub_backoff_;
+
+  std::mutex pub_mu_;  // the publisher connection (made by the thread)
   redisContext* pub_ ABSL_GUARDED_BY(pub_mu_) = nullptr;
-  absl::Time pub_next_attempt_ ABSL_GUARDED_BY(pub_mu_) = absl::InfinitePast();
-  absl::Duration pub_backoff_ ABSL_GUARDED_BY(pub_mu_);
   bool pub_failing_ ABSL_GUARDED_BY(pub_mu_) = false;  // for logging
 
   std::thread thread_;  // last: starts after everything above exists

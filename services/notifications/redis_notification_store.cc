@@ -199,8 +199,7 @@ RedisNotificationStore::Pipeline(
     cmd_ = nullptr;
   }
   if (cmd_ == nullptr) {
-    absl::StatusOr<redisContext*> c = redis::ConnectRedis(
-        options_.endpoint, options_.connect_timeout, options_.command_timeout);
+    absl::StatusOr<redisContext*> c = Connect();
     if (!c.ok()) return c.status();
     cmd_ = *c;
   }
@@ -409,6 +408,12 @@ size_t RedisNotificationStore::CloseAll(const absl::Status& status) {
 
 // ------------------------------------------------------ the reader thread
 
+absl::StatusOr<redisContext*> RedisNotificationStore::Connect() const {
+  if (options_.before_connect) options_.before_connect();
+  return redis::ConnectRedis(options_.endpoint, options_.connect_timeout,
+                             options_.command_timeout);
+}
+
 void RedisNotificationStore::Run() {
   absl::Duration backoff = options_.min_backoff;
   while (true) {
@@ -416,8 +421,7 @@ void RedisNotificationStore::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
     }
-    absl::StatusOr<redisContext*> ctx = redis::ConnectRedis(
-        options_.endpoint, options_.connect_timeout, options_.command_timeout);
+    absl::StatusOr<redisContext*> ctx = Connect();
     long long client_id = -1;
     if (ctx.ok()) {
       auto* r = static_cast<redisReply*>(redisCommand(*ctx, "CLIENT ID"));
@@ -437,9 +441,13 @@ void RedisNotificationStore::Run() {
       backoff = std::min(backoff * 2, options_.max_backoff);
       continue;
     }
+    // The CLIENT UNBLOCK connection now, not when a new user needs it (see
+    // the header). Without it Serve reconnects instead of unblocking.
+    absl::StatusOr<redisContext*> unblocker = Connect();
     backoff = options_.min_backoff;
     SetHealthy(true, absl::OkStatus());
-    const absl::Status why = Serve(*ctx, client_id);
+    const absl::Status why =
+        Serve(*ctx, client_id, unblocker.ok() ? *unblocker : nullptr);
     redisFree(*ctx);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -462,10 +470,10 @@ void RedisNotificationStore::Run() {
 }
 
 absl::Status RedisNotificationStore::Serve(redisContext* ctx,
-                                           long long client_id) {
+                                           long long client_id,
+                                           redisContext* unblocker) {
   const int64_t block_ms =
       std::max<int64_t>(1, absl::ToInt64Milliseconds(options_.block_timeout));
-  redisContext* unblocker = nullptr;  // for CLIENT UNBLOCK, on demand
   struct Cleanup {
     redisContext*& c;
     ~Cleanup() {
@@ -535,13 +543,10 @@ absl::Status RedisNotificationStore::Serve(redisContext* ctx,
       if (changed && in_flight && is_xread && !unblock_sent) {
         // Interrupt the XREAD so that it is sent again with the new key.
         bool unblocked = false;
-        if (unblocker == nullptr || !IdleConnectionAlive(unblocker)) {
-          if (unblocker != nullptr) redisFree(unblocker);
+        // Never connect here: that could outlast the XREAD's deadline.
+        if (unblocker != nullptr && !IdleConnectionAlive(unblocker)) {
+          redisFree(unblocker);
           unblocker = nullptr;
-          absl::StatusOr<redisContext*> c =
-              redis::ConnectRedis(options_.endpoint, options_.connect_timeout,
-                                  options_.command_timeout);
-          if (c.ok()) unblocker = *c;
         }
         if (unblocker != nullptr && client_id >= 0) {
           const std::string id = absl::StrCat(client_id);
@@ -555,7 +560,7 @@ absl::Status RedisNotificationStore::Serve(redisContext* ctx,
             freeReplyObject(r);
           }
         }
-        // Not allowed (ACL) or not reachable: a fresh connection instead.
+        // Not allowed (ACL) or no unblocker: a fresh connection instead.
         if (!unblocked) return absl::AbortedError("re-issue XREAD");
         unblock_sent = true;
       }

@@ -18,8 +18,12 @@
 //  - Live: one reader thread with its own connection runs `XREAD BLOCK`
 //    over the streams of every user with local subscribers (no polling).
 //    When a user's first local subscriber arrives, the thread interrupts its
-//    XREAD with CLIENT UNBLOCK (from a second connection; if the ACL user may
-//    not, it reconnects instead) and re-issues it with the new key.
+//    XREAD with CLIENT UNBLOCK (from a second connection, made together with
+//    the reader's own: never at that moment, as connecting includes a host
+//    name lookup that a lost DNS reply stalls for 5 s per try, longer than
+//    the XREAD's deadline; if the ACL user may not unblock, or that
+//    connection broke, it reconnects instead) and re-issues it with the new
+//    key.
 //  - Redis down: Append and Watch fail with UNAVAILABLE, and when the
 //    reader's connection breaks (or stops answering within block_timeout +
 //    command_timeout), every subscription is ended through its
@@ -79,6 +83,9 @@ struct RedisNotificationStoreOptions {
   // Called on the reader thread when it connects (true) or loses Redis
   // (false); e.g. to set the gRPC health status.
   std::function<void(bool healthy)> on_health;
+  // Tests: called on the connecting thread before each connection attempt
+  // (e.g. to make connecting as slow as a lost DNS reply makes it).
+  std::function<void()> before_connect;
 };
 
 // A stream entry id "MS-SEQ" (or "MS", SEQ 0), ordered.
@@ -148,7 +155,11 @@ class RedisNotificationStore final : public NotificationFeed {
                                         absl::string_view last_event_id,
                                         StreamId& seen);
   void Run();
-  absl::Status Serve(redisContext* ctx, long long client_id);
+  // Serves the reader connection `ctx` until it fails; `unblocker` (may be
+  // null) is the second connection, for CLIENT UNBLOCK; Serve frees it.
+  absl::Status Serve(redisContext* ctx, long long client_id,
+                     redisContext* unblocker);
+  absl::StatusOr<redisContext*> Connect() const;
   void Deliver(void* reply);
   size_t CloseAll(const absl::Status& status);
   void SetHealthy(bool healthy, absl::Status why);

@@ -318,7 +318,10 @@ TEST(ComposeTest, DockerComposeValidatesTheFile) {
   r = RunCommand({docker_compose, "-f", Compose(), "config"}, absl::Seconds(60),
                  {"EDGE_HTTPS_PORT=9443", "LOG_LEVEL=debug"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("published: 9443"));
+  // Published on the loopback address by default (EDGE_BIND): docker-compose
+  // prints that as "127.0.0.1:9443:8443/tcp", without an address as
+  // "published: 9443".
+  EXPECT_THAT(r.output, HasSubstr("127.0.0.1:9443:8443"));
   EXPECT_THAT(r.output, HasSubstr("--log_level=debug"));
   EXPECT_THAT(r.output, HasSubstr("EDGE_PUBLIC_HTTPS_PORT: '9443'"));
 }

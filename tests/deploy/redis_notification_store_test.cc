@@ -311,6 +311,39 @@ TEST_F(RedisNotificationStoreTest, ReplayAndLiveNeverOverlapOrLeaveGaps) {
   }
 }
 
+// A second user while the XREAD blocks needs CLIENT UNBLOCK from a second
+// connection. Made lazily at that moment, its host name lookup could stall
+// (a lost DNS reply: 5 s per try) past the XREAD's deadline: the reader
+// then dropped its connection and ended every stream (make compose-test,
+// issue 19: the resumed notifications stream got nothing for 30 s). It is
+// made together with the reader's own connection instead.
+TEST_F(RedisNotificationStoreTest, NewUserGoesLiveWithoutConnectingAgain) {
+  std::atomic<bool> slow{false};
+  RedisNotificationStoreOptions o = Options();
+  o.before_connect = [&] {
+    if (slow.load()) absl::SleepFor(absl::Seconds(3));
+  };
+  RedisNotificationStore store(o);
+  ASSERT_TRUE(store.WaitHealthy(kWait)) << store.LastError();
+  Inbox ann, bob;
+  store.Watch("ann", "", ann.OnReplay(), ann.Live(), ann.Closed());
+  Add(store, "ann", "a1");  // the Append connection is made here
+  ASSERT_TRUE(WaitFor([&] { return ann.Count() >= 1; }, kWait));
+  slow = true;  // from now on every new connection takes 3 s
+
+  store.Watch("bob", "", bob.OnReplay(), bob.Live(), bob.Closed());
+  const absl::Time start = absl::Now();
+  Add(store, "bob", "b1");
+  ASSERT_TRUE(WaitFor([&] { return bob.Count() >= 1; }, kWait));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1))
+      << "bob went live only after a new connection";
+  Add(store, "ann", "a2");
+  ASSERT_TRUE(WaitFor([&] { return ann.Count() >= 2; }, kWait));
+  EXPECT_EQ(ann.ClosedCount() + bob.ClosedCount(), 0u)
+      << "the reader dropped its connection";
+  slow = false;
+}
+
 TEST_F(RedisNotificationStoreTest, AclUserWithoutClientUnblockStillGoesLive) {
   ASSERT_TRUE(redis_
                   ->Command({"ACL", "SETUSER", "notif", "on", ">notif-pw",

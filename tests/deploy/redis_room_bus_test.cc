@@ -326,6 +326,74 @@ TEST_F(RedisRoomBusTest, HungRedisIsNoticedByPing) {
   EXPECT_TRUE(WaitFor([&] { return again.count() == 1; }, kWait));
 }
 
+// An idle bus (no room subscribed) gets +PONG, not ["pong", ""]: it must
+// count as the reply, or the bus drops its connection every two intervals
+// and ends any subscription made meanwhile (found by make compose-test).
+TEST_F(RedisRoomBusTest, IdleBusKeepsItsConnectionAcrossPings) {
+  auto bus = NewBus();
+  ASSERT_EQ(bus->connections(), 1u);
+  // ping_interval is 300 ms: 2 s is six PINGs answered with +PONG.
+  const absl::Time end = absl::Now() + absl::Seconds(2);
+  while (absl::Now() < end && bus->connections() == 1) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(bus->connections(), 1u) << "the idle bus reconnected";
+  // And a subscription made after idle PINGs lives on.
+  std::atomic<int> got{0};
+  bus->Subscribe("idle", [&](const ChatMessage&) { ++got; },
+                 [](const absl::Status&) {});
+  const absl::Time later = absl::Now() + absl::Seconds(1);
+  while (absl::Now() < later) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(bus->connections(), 1u);
+}
+
+// Making a connection can take far longer than any timeout of ours:
+// hiredis resolves the host name with getaddrinfo, and a lost DNS reply
+// costs 5 s per try (glibc; up to ~40 s with two nameservers and a search
+// domain). Publish used to connect lazily on the caller's thread, so the
+// first POST /api/chat_post or chat_send on each chat_bot replica paid for
+// it, on a gRPC thread, holding the publisher lock: make compose-test saw
+// the POST hang 10-30 s through the edge (issue 19). The bus's own thread
+// makes and keeps the publisher connection; Publish only uses it.
+TEST_F(RedisRoomBusTest, PublishNeverConnectsOnTheCallersThread) {
+  std::atomic<bool> slow{false};
+  std::mutex mu;
+  std::vector<std::thread::id> connecting_threads;
+  RedisRoomBusOptions options = Options();
+  options.before_connect = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      connecting_threads.push_back(std::this_thread::get_id());
+    }
+    if (slow.load()) absl::SleepFor(absl::Seconds(3));
+  };
+  RedisRoomBus bus(options);
+  ASSERT_TRUE(bus.WaitConnected(kWait));
+  Inbox inbox;
+  bus.Subscribe("fast", inbox.Handler(), inbox.OnClosed());
+  ASSERT_TRUE(bus.WaitRoomReady("fast", kWait));
+  slow = true;  // from now on every new connection takes 3 s
+
+  absl::Time start = absl::Now();
+  EXPECT_TRUE(bus.Publish({"fast", "u", "first post", false, kNoon}));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500))
+      << "the first Publish waited for a connection";
+  EXPECT_TRUE(WaitFor([&] { return inbox.count() == 1; }, kWait));
+
+  // Redis gone: Publish says so at once instead of trying to connect.
+  redis_->Stop();
+  start = absl::Now();
+  EXPECT_FALSE(bus.Publish({"fast", "u", "lost", false, kNoon}));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500))
+      << "Publish tried to connect";
+
+  std::lock_guard<std::mutex> lock(mu);
+  for (const std::thread::id& id : connecting_threads) {
+    EXPECT_NE(id, std::this_thread::get_id()) << "a connection was made on "
+                                                 "the thread calling Publish";
+  }
+}
+
 TEST_F(RedisRoomBusTest, StartsWithoutRedisAndConnectsWhenItComes) {
   const int port = redis_->port();
   redis_->Stop();
