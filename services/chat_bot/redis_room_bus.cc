@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -58,19 +57,6 @@ absl::string_view ReplyString(const redisReply* r) {
     return {};
   }
   return absl::string_view(r->str, r->len);
-}
-
-// hiredis writes with write(2): a peer that went away would raise SIGPIPE
-// and kill the process. Ignored unless the program installed a handler.
-void IgnoreSigpipeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 &&
-        current.sa_handler == SIG_DFL) {
-      signal(SIGPIPE, SIG_IGN);
-    }
-  });
 }
 
 }  // namespace
@@ -152,7 +138,7 @@ RedisRoomBus::RedisRoomBus(RedisRoomBusOptions options)
     spdlog::error("redis room bus: eventfd: {} (new rooms wait for a PING)",
                   std::strerror(errno));
   }
-  IgnoreSigpipeOnce();
+  redis::IgnoreSigpipeOnce();
   thread_ = std::thread([this] { Run(); });
 }
 
