@@ -1,6 +1,7 @@
 #include "common/redis/redis_connect.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
 
@@ -184,6 +185,11 @@ absl::StatusOr<redisContext*> ConnectRedis(const RedisEndpoint& e,
     return status;
   }
   return c;
+}
+
+bool IdleConnectionAlive(redisContext* ctx) {
+  pollfd p{ctx->fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 0;
 }
 
 absl::string_view ReplyText(const redisReply* r) {

@@ -50,6 +50,12 @@ absl::StatusOr<redisContext*> ConnectRedis(const RedisEndpoint& endpoint,
                                            absl::Duration connect_timeout,
                                            absl::Duration io_timeout);
 
+// Whether a connection with no command outstanding is still open: Redis
+// sends nothing unasked on a plain connection, so anything readable (EOF,
+// an error) means it is gone (Redis restarted, its idle `timeout`, a proxy's
+// cutoff, CLIENT KILL). Does not block.
+bool IdleConnectionAlive(redisContext* ctx);
+
 // A reply's string / status / error text, "" for other types or null.
 absl::string_view ReplyText(const redisReply* reply);
 

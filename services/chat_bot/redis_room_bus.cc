@@ -132,14 +132,14 @@ std::optional<ChatMessage> RedisRoomBus::DecodeMessage(
 
 RedisRoomBus::RedisRoomBus(RedisRoomBusOptions options)
     : options_(std::move(options)),
-      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      pub_backoff_(options_.min_backoff) {
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (wake_fd_ < 0) {
     spdlog::error("redis room bus: eventfd: {} (new rooms wait for a PING)",
                   std::strerror(errno));
   }
   redis::IgnoreSigpipeOnce();
   thread_ = std::thread([this] { Run(); });
+  pub_thread_ = std::thread([this] { RunPublisher(); });
 }
 
 RedisRoomBus::~RedisRoomBus() {
@@ -149,7 +149,13 @@ RedisRoomBus::~RedisRoomBus() {
   }
   cv_.notify_all();
   Wake();
+  {
+    std::lock_guard<std::mutex> lock(pub_mu_);
+    pub_stopping_ = true;
+  }
+  pub_cv_.notify_all();
   thread_.join();
+  pub_thread_.join();
   if (wake_fd_ >= 0) close(wake_fd_);
   std::lock_guard<std::mutex> lock(pub_mu_);
   if (pub_ != nullptr) redisFree(pub_);
@@ -199,9 +205,19 @@ absl::Status RedisRoomBus::PublishOrError(const ChatMessage& message) {
   const char* argv[] = {"PUBLISH", channel.data(), payload.data()};
   const size_t lengths[] = {7, channel.size(), payload.size()};
 
-  std::lock_guard<std::mutex> lock(pub_mu_);
-  // Never connect here (see the header): the bus's thread does, off every
-  // request path.
+  std::unique_lock<std::mutex> lock(pub_mu_);
+  // Closed by Redis while idle: ask for a new one before using it.
+  if (pub_ != nullptr && !redis::IdleConnectionAlive(pub_)) {
+    DropPublisherLocked();
+  }
+  // Never connect here (see the header): wait, bounded, for the publisher
+  // thread, unless its last attempt failed (Redis down: fail at once).
+  if (pub_ == nullptr && !pub_down_) {
+    pub_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.connect_timeout),
+                     [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu_) {
+                       return pub_ != nullptr || pub_down_ || pub_stopping_;
+                     });
+  }
   if (pub_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("chat rooms unavailable: not connected to redis ",
@@ -211,11 +227,9 @@ absl::Status RedisRoomBus::PublishOrError(const ChatMessage& message) {
       static_cast<redisReply*>(redisCommandArgv(pub_, 3, argv, lengths));
   if (reply == nullptr) {
     // Broken (Redis restarted, or no reply within command_timeout): the
-    // thread makes a new one.
+    // publisher thread makes a new one.
     const std::string error = pub_->errstr;
-    redisFree(pub_);
-    pub_ = nullptr;
-    Wake();
+    DropPublisherLocked();
     return absl::UnavailableError(absl::StrCat(
         "chat rooms unavailable: redis ", Endpoint(options_), ": ", error));
   }
@@ -228,34 +242,51 @@ absl::Status RedisRoomBus::PublishOrError(const ChatMessage& message) {
   return status;
 }
 
-void RedisRoomBus::SetPublisher(redisContext* ctx) {
-  redisContext* old;
-  {
-    std::lock_guard<std::mutex> lock(pub_mu_);
-    old = pub_;
-    pub_ = ctx;
-  }
-  if (old != nullptr) redisFree(old);
-  pub_backoff_ = options_.min_backoff;
-  pub_next_attempt_ = absl::InfinitePast();
+void RedisRoomBus::DropPublisherLocked() {
+  redisFree(pub_);
+  pub_ = nullptr;
+  pub_cv_.notify_all();
 }
 
-absl::Time RedisRoomBus::MaintainPublisher(absl::Time now) {
-  {
-    std::lock_guard<std::mutex> lock(pub_mu_);
-    if (pub_ != nullptr) return absl::InfiniteFuture();
-  }
-  if (now < pub_next_attempt_) return pub_next_attempt_;
-  absl::StatusOr<redisContext*> ctx =
-      Connect(options_, options_.command_timeout);
-  if (!ctx.ok()) {
+void RedisRoomBus::RunPublisher() {
+  absl::Duration backoff = options_.min_backoff;
+  std::unique_lock<std::mutex> lock(pub_mu_);
+  while (!pub_stopping_) {
+    if (pub_ != nullptr) {
+      // Connected: look again every ping_interval (an idle publisher may be
+      // closed by Redis), or at once when Publish drops it.
+      pub_cv_.wait_for(lock,
+                       absl::ToChronoNanoseconds(options_.ping_interval),
+                       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu_) {
+                         return pub_stopping_ || pub_ == nullptr;
+                       });
+      if (pub_ != nullptr && !redis::IdleConnectionAlive(pub_)) {
+        DropPublisherLocked();
+      }
+      continue;
+    }
+    // Connecting may take seconds (name lookup): without the lock, so that
+    // Publish answers (or waits, bounded) meanwhile.
+    lock.unlock();
+    absl::StatusOr<redisContext*> ctx =
+        Connect(options_, options_.command_timeout);
+    lock.lock();
+    if (ctx.ok()) {
+      pub_ = *ctx;
+      pub_down_ = false;
+      backoff = options_.min_backoff;
+      pub_cv_.notify_all();
+      continue;
+    }
     // Publish logs the outage (once); the subscriber side notices too.
-    pub_next_attempt_ = absl::Now() + pub_backoff_;
-    pub_backoff_ = std::min(pub_backoff_ * 2, options_.max_backoff);
-    return pub_next_attempt_;
+    pub_down_ = true;
+    pub_cv_.notify_all();
+    pub_cv_.wait_for(lock, absl::ToChronoNanoseconds(backoff),
+                     [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu_) {
+                       return pub_stopping_;
+                     });
+    backoff = std::min(backoff * 2, options_.max_backoff);
   }
-  SetPublisher(*ctx);
-  return absl::InfiniteFuture();
 }
 
 // ------------------------------------------------------------- subscribers
@@ -361,19 +392,9 @@ void RedisRoomBus::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) break;
     }
-    // Both connections, subscriber and publisher, or neither.
+    // The subscriber connection (the publisher's is its own thread's).
     absl::StatusOr<redisContext*> ctx =
         Connect(options_, options_.command_timeout);
-    if (ctx.ok()) {
-      absl::StatusOr<redisContext*> pub =
-          Connect(options_, options_.command_timeout);
-      if (pub.ok()) {
-        SetPublisher(*pub);
-      } else {
-        redisFree(*ctx);
-        ctx = pub.status();
-      }
-    }
     if (!ctx.ok()) {
       if (!reported_down) {
         spdlog::warn("redis room bus: {}; retrying (backoff up to {})",
@@ -431,7 +452,6 @@ absl::Status RedisRoomBus::Serve(redisContext* ctx) {
     }
     if (absl::Status s = Reconcile(ctx); !s.ok()) return s;
 
-    const absl::Time pub_due = MaintainPublisher(absl::Now());
     const absl::Time now = absl::Now();
     if (now >= next_ping) {
       if (awaiting_pong_) {
@@ -445,7 +465,7 @@ absl::Status RedisRoomBus::Serve(redisContext* ctx) {
       next_ping = now + options_.ping_interval;
     }
     const int64_t wait_ms = std::clamp<int64_t>(
-        absl::ToInt64Milliseconds(std::min(next_ping, pub_due) - now) + 1, 1,
+        absl::ToInt64Milliseconds(next_ping - now) + 1, 1,
         60'000);
     pollfd fds[2] = {{ctx->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     const int n = poll(fds, 2, static_cast<int>(wait_ms));

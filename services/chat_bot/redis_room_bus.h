@@ -10,13 +10,15 @@
 //    it SUBSCRIBEs to each room that has local subscribers (UNSUBSCRIBEs when
 //    the last one leaves) and calls the room's handlers for each message, on
 //    that thread, without holding the bus's lock.
-//  - Only the bus's thread connects: it makes both connections (Connected()
-//    once both are up) and remakes a broken publisher connection. Publish
-//    never connects on the caller's thread: connecting includes the host
-//    name's lookup (getaddrinfo), which no timeout here bounds and which
-//    takes 5 s per lost DNS reply, and Publish runs on request paths (a gRPC
-//    thread for chat_post). Without a publisher connection Publish fails at
-//    once.
+//  - Publish never connects on the caller's thread: connecting includes the
+//    host name's lookup (getaddrinfo), which no timeout here bounds and
+//    which takes 5 s per lost DNS reply, and Publish runs on request paths (a
+//    gRPC thread for chat_post). A second thread, the publisher's, makes and
+//    remakes that connection (also when Redis closed it while idle, checked
+//    every ping_interval and before each use), so a slow connect never holds
+//    up the subscriber thread either. Publish waits for it at most
+//    connect_timeout when the connection was just lost, and fails at once
+//    while the last attempt failed (Redis down).
 //  - Redis down: Publish returns false (logged once per outage); when the
 //    subscriber connection breaks (or stops answering PING), every
 //    subscription is ended through its ClosedHandler with UNAVAILABLE, and
@@ -142,11 +144,10 @@ class RedisRoomBus final : public RoomBus {
   // Sends SUBSCRIBE / UNSUBSCRIBE so the connection's rooms match rooms_.
   absl::Status Reconcile(redisContext* ctx);
   absl::Status HandleReply(void* reply);
-  // Installs a new publisher connection (frees the old one).
-  void SetPublisher(redisContext* ctx);
-  // Remakes the publisher connection if Publish dropped it and its backoff
-  // has passed; returns when it next needs to run (InfiniteFuture: never).
-  absl::Time MaintainPublisher(absl::Time now);
+  // The publisher thread: keeps pub_ connected (see the file comment).
+  void RunPublisher();
+  // Frees pub_ and asks the publisher thread for a new one.
+  void DropPublisherLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu_);
   void Deliver(const std::string& room, const ChatMessage& message);
   // Marks the bus disconnected and ends every subscription with `status`;
   // returns how many.
@@ -175,15 +176,17 @@ class RedisRoomBus final : public RoomBus {
   bool awaiting_pong_ = false;
   absl::Time ping_sent_;
 
-  // Only the thread touches these: when to remake the publisher connection.
-  absl::Time pub_next_attempt_ = absl::InfinitePast();
-  absl::Duration pub_backoff_;
-
-  std::mutex pub_mu_;  // the publisher connection (made by the thread)
+  std::mutex pub_mu_;  // the publisher connection (made by its thread)
+  std::condition_variable pub_cv_;  // pub_ made or dropped, pub_stopping_
   redisContext* pub_ ABSL_GUARDED_BY(pub_mu_) = nullptr;
+  // The publisher thread's last attempt failed: Publish fails at once.
+  bool pub_down_ ABSL_GUARDED_BY(pub_mu_) = false;
+  bool pub_stopping_ ABSL_GUARDED_BY(pub_mu_) = false;
   bool pub_failing_ ABSL_GUARDED_BY(pub_mu_) = false;  // for logging
 
-  std::thread thread_;  // last: starts after everything above exists
+  // Last: they start after everything above exists.
+  std::thread thread_;
+  std::thread pub_thread_;
 };
 
 }  // namespace ssebridge::services::chat

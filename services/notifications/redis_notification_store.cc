@@ -45,13 +45,6 @@ absl::Status AppendArgv(redisContext* ctx,
   return absl::OkStatus();
 }
 
-// Whether a kept, idle connection is still usable: Redis never speaks
-// unasked on a plain connection, so anything readable (EOF, an error) means
-// it is gone (e.g. Redis restarted).
-bool IdleConnectionAlive(redisContext* ctx) {
-  pollfd p{ctx->fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 0;
-}
 
 // An entry [id, [field, value, ...]] of XRANGE / XREAD; nullopt if garbled.
 std::optional<std::pair<StreamId, FeedEntry>> ParseEntry(const redisReply* e) {
@@ -194,7 +187,7 @@ void RedisNotificationStore::SetHealthy(bool healthy, absl::Status why) {
 absl::StatusOr<std::vector<RedisNotificationStore::ReplyHolder>>
 RedisNotificationStore::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  if (cmd_ != nullptr && !IdleConnectionAlive(cmd_)) {
+  if (cmd_ != nullptr && !redis::IdleConnectionAlive(cmd_)) {
     redisFree(cmd_);
     cmd_ = nullptr;
   }
@@ -429,8 +422,10 @@ void RedisNotificationStore::Run() {
         client_id = r->integer;
       if (r != nullptr) freeReplyObject(r);
       if (r == nullptr) {
+        const std::string error = (*ctx)->errstr;
+        redisFree(*ctx);  // else its descriptor leaks on every retry
         ctx = absl::UnavailableError(absl::StrCat(
-            "redis ", options_.endpoint.ToString(), ": ", (*ctx)->errstr));
+            "redis ", options_.endpoint.ToString(), ": ", error));
       }
     }
     if (!ctx.ok()) {
@@ -544,7 +539,7 @@ absl::Status RedisNotificationStore::Serve(redisContext* ctx,
         // Interrupt the XREAD so that it is sent again with the new key.
         bool unblocked = false;
         // Never connect here: that could outlast the XREAD's deadline.
-        if (unblocker != nullptr && !IdleConnectionAlive(unblocker)) {
+        if (unblocker != nullptr && !redis::IdleConnectionAlive(unblocker)) {
           redisFree(unblocker);
           unblocker = nullptr;
         }

@@ -380,18 +380,97 @@ TEST_F(RedisRoomBusTest, PublishNeverConnectsOnTheCallersThread) {
       << "the first Publish waited for a connection";
   EXPECT_TRUE(WaitFor([&] { return inbox.count() == 1; }, kWait));
 
-  // Redis gone: Publish says so at once instead of trying to connect.
+  // Redis gone: Publish gives the publisher thread at most connect_timeout
+  // to reconnect (3 s here), then says so; it never connects itself.
   redis_->Stop();
   start = absl::Now();
   EXPECT_FALSE(bus.Publish({"fast", "u", "lost", false, kNoon}));
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500))
-      << "Publish tried to connect";
+  EXPECT_LT(absl::Now() - start, options.connect_timeout + absl::Milliseconds(500))
+      << "Publish waited longer than connect_timeout";
 
   std::lock_guard<std::mutex> lock(mu);
   for (const std::thread::id& id : connecting_threads) {
     EXPECT_NE(id, std::this_thread::get_id()) << "a connection was made on "
                                                  "the thread calling Publish";
   }
+}
+
+// Redis (its `timeout`, a proxy's idle cutoff, CLIENT KILL) may close the
+// publisher connection while nobody posts; the subscriber connection stays.
+// The next post must still go out (found by review: it got a 503).
+TEST_F(RedisRoomBusTest, APublisherClosedWhileIdleIsReplacedForTheNextPost) {
+  std::unique_ptr<RedisRoomBus> bus = NewBus();
+  Inbox inbox;
+  bus->Subscribe("idle", inbox.Handler(), inbox.OnClosed());
+  ASSERT_TRUE(bus->WaitRoomReady("idle", kWait));
+  ASSERT_TRUE(bus->Publish({"idle", "u", "one", false, kNoon}));
+  ASSERT_TRUE(WaitFor([&] { return inbox.count() == 1; }, kWait));
+  // Normal clients only: the publisher, not the subscriber (type pubsub).
+  absl::StatusOr<std::string> killed =
+      redis_->Command({"CLIENT", "KILL", "TYPE", "normal"});
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  ASSERT_EQ(*killed, "1") << "expected exactly the publisher to be killed";
+
+  absl::Status posted =
+      bus->PublishOrError({"idle", "u", "two", false, kNoon});
+  EXPECT_TRUE(posted.ok()) << posted;
+  EXPECT_TRUE(WaitFor([&] { return inbox.count() == 2; }, kWait));
+  EXPECT_EQ(inbox.closed_count(), 0u);
+  EXPECT_EQ(bus->connections(), 1u) << "the subscriber was never replaced";
+}
+
+// Remaking the publisher may be slow (a lost DNS reply costs 5 s per try);
+// meanwhile the subscriber connection must go on (PINGs answered, rooms
+// served), not be dropped for a PING it had no time to read (found by
+// review: the bus thread itself made the publisher connection).
+TEST_F(RedisRoomBusTest, ASlowPublisherReconnectNeverStallsTheSubscriber) {
+  std::atomic<bool> slow{false};
+  RedisRoomBusOptions options = Options();  // PING every 300 ms
+  options.before_connect = [&] {
+    if (slow.load()) absl::SleepFor(absl::Seconds(2));
+  };
+  RedisRoomBus bus(options);
+  ASSERT_TRUE(bus.WaitConnected(kWait));
+  Inbox inbox;
+  bus.Subscribe("stall", inbox.Handler(), inbox.OnClosed());
+  ASSERT_TRUE(bus.WaitRoomReady("stall", kWait));
+  slow = true;
+  ASSERT_TRUE(redis_->Command({"CLIENT", "KILL", "TYPE", "normal"}).ok());
+  (void)bus.Publish({"stall", "u", "during", false, kNoon});
+  // Another replica posts while the publisher is being remade: it arrives
+  // at once, not when the 2 s connect is over.
+  RedisRoomBus other(Options());
+  ASSERT_TRUE(WaitFor(
+      [&] { return other.Publish({"stall", "v", "meanwhile", false, kNoon}); },
+      kWait));
+  const absl::Time posted = absl::Now();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const std::string& t : inbox.texts()) {
+          if (t == "meanwhile") return true;
+        }
+        return false;
+      },
+      absl::Milliseconds(900)))
+      << "the room was not served while the publisher reconnected";
+  EXPECT_LT(absl::Now() - posted, absl::Seconds(1));
+  // For the 2 s the publisher takes to come back (several PING intervals),
+  // the subscription stays open and the bus keeps its one connection.
+  EXPECT_FALSE(WaitFor([&] { return inbox.closed_count() > 0; },
+                       absl::Milliseconds(2500)))
+      << "the subscriber connection was dropped";
+  EXPECT_EQ(bus.connections(), 1u);
+  EXPECT_TRUE(WaitFor(
+      [&] { return bus.Publish({"stall", "u", "after", false, kNoon}); },
+      kWait));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const std::string& t : inbox.texts()) {
+          if (t == "after") return true;
+        }
+        return false;
+      },
+      kWait));
 }
 
 TEST_F(RedisRoomBusTest, StartsWithoutRedisAndConnectsWhenItComes) {
