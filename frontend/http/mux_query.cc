@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -71,9 +72,13 @@ absl::StatusOr<MuxQuery> ParseMuxQuery(absl::string_view raw_query,
                                 Quoted(sub.alias),
                                 " (1-32 of A-Z a-z 0-9 _ -)"));
       }
-      if (std::find(policy.reserved_aliases.begin(),
-                    policy.reserved_aliases.end(),
-                    sub.alias) != policy.reserved_aliases.end()) {
+      // Equal to one, or its prefix before a dot ("x.end" = alias x's "end").
+      const std::string dotted = absl::StrCat(sub.alias, ".");
+      if (std::any_of(policy.reserved_aliases.begin(),
+                      policy.reserved_aliases.end(),
+                      [&](const std::string& r) {
+                        return r == sub.alias || absl::StartsWith(r, dotted);
+                      })) {
         return Bad(absl::StrCat("s=", *value, ": alias ", Quoted(sub.alias),
                                 " is the name of one of the connection's own "
                                 "events (",

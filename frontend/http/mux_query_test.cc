@@ -136,6 +136,13 @@ TEST(MuxQueryTest, AnAliasNamedLikeTheConnectionsOwnEventsIsRefused) {
                                        "connection's own events")));
   }
   EXPECT_TRUE(ParseMuxQuery("s=Done:/api/dashboard", p).ok());
+  // A terminal event "x.end" would be alias x's event "end".
+  p.reserved_aliases = {"x.end", "error", "auth-expired"};
+  absl::StatusOr<MuxQuery> q = ParseMuxQuery("s=x:/api/dashboard", p);
+  ASSERT_FALSE(q.ok());
+  EXPECT_THAT(std::string(q.status().message()),
+              HasSubstr("connection's own events"));
+  EXPECT_TRUE(ParseMuxQuery("s=xy:/api/dashboard", p).ok());
 }
 
 TEST(MuxQueryTest, AliasRule) {
