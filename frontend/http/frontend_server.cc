@@ -55,6 +55,13 @@ void SendPlain(Http::ResponseWriter& response, int code,
                 MIME(Text, Plain));
 }
 
+// A 503 that tells the client when to come back (the route's Retry-After).
+void SendRetryLater(Http::ResponseWriter& response, uint32_t retry_after_seconds,
+                    absl::string_view body) {
+  response.headers().add<RetryAfterHeader>(absl::StrCat(retry_after_seconds));
+  SendPlain(response, 503, body);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
@@ -714,18 +721,16 @@ void FrontendServer::HandleStream(const RouteRuntime& route,
   if (!registry_.TryAcquire(ip)) {
     stats_.Count(Outcome::kRejected);
     route.stats->Count(Outcome::kRejected);
-    response.headers().add<RetryAfterHeader>(
-        absl::StrCat(route.settings.retry_after_seconds));
-    SendPlain(response, 503, "too many streams, retry later\n");
+    SendRetryLater(response, route.settings.retry_after_seconds,
+                   "too many streams, retry later\n");
     return;
   }
   const int fd = TakeOver(response);
   if (fd < 0) {
     registry_.Release(ip);
     stats_.Count(Outcome::kRejected);
-    response.headers().add<RetryAfterHeader>(
-        absl::StrCat(route.settings.retry_after_seconds));
-    SendPlain(response, 503, "server busy, retry later\n");
+    SendRetryLater(response, route.settings.retry_after_seconds,
+                   "server busy, retry later\n");
     return;
   }
 
@@ -860,18 +865,16 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
     for (size_t i = 0; i < acquired; ++i) registry_.Release(ip);
     stats_.Count(Outcome::kRejected);
     route.stats->Count(Outcome::kRejected);
-    response.headers().add<RetryAfterHeader>(
-        absl::StrCat(route.settings.retry_after_seconds));
-    SendPlain(response, 503, "too many streams, retry later\n");
+    SendRetryLater(response, route.settings.retry_after_seconds,
+                   "too many streams, retry later\n");
     return;
   }
   const int fd = TakeOver(response);
   if (fd < 0) {
     for (size_t i = 0; i < n; ++i) registry_.Release(ip);
     stats_.Count(Outcome::kRejected);
-    response.headers().add<RetryAfterHeader>(
-        absl::StrCat(route.settings.retry_after_seconds));
-    SendPlain(response, 503, "server busy, retry later\n");
+    SendRetryLater(response, route.settings.retry_after_seconds,
+                   "server busy, retry later\n");
     return;
   }
   auto session = std::make_shared<StreamSession>(

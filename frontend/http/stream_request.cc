@@ -22,6 +22,34 @@ StreamRequest Refuse(StreamRequest& out, int code, std::string body) {
   return std::move(out);
 }
 
+// The part a route's stream and a mux sub-stream share: the forwarded
+// headers the request has (into the ActionRequest, and into the call's
+// metadata where they are safe there) and the Last-Event-ID. `utf8`: whether
+// what the caller already put in is valid UTF-8 (protobuf string fields);
+// a 400 says so plainly rather than failing upstream.
+StreamRequest FinishStreamRequest(
+    const Http::Request& request,
+    const std::vector<std::string>& forward_headers,
+    const std::string& last_id, bool utf8, StreamRequest& out) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const std::string& name : forward_headers) {
+    if (auto v = HeaderValue(request, name)) {
+      utf8 = utf8 && IsValidUtf8(*v);
+      headers.emplace_back(name, std::move(*v));
+    }
+  }
+  if (!utf8) {
+    return Refuse(out, 400, "request parameters and headers must be UTF-8\n");
+  }
+  ActionRequest& req = out.request;
+  req.set_last_event_id(last_id);
+  for (auto& [name, v] : headers) {
+    if (IsMetadataSafe(v)) out.metadata.emplace_back(name, v);
+    (*req.mutable_headers())[name] = std::move(v);
+  }
+  return std::move(out);
+}
+
 }  // namespace
 
 StreamRequest ParseStreamRequest(
@@ -75,28 +103,10 @@ StreamRequest ParseStreamRequest(
   if (last_id.size() > kMaxLastEventIdBytes) {
     return Refuse(out, 400, "Last-Event-ID too long\n");
   }
-  // Everything that goes into the ActionRequest must be valid UTF-8
-  // (protobuf string fields); say so plainly rather than fail upstream.
   bool utf8 = IsValidUtf8(last_id);
   for (const auto& [k, v] : params) utf8 = utf8 && IsValidUtf8(k) && IsValidUtf8(v);
-  std::vector<std::pair<std::string, std::string>> headers;
-  for (const std::string& name : forward_headers) {
-    if (auto v = HeaderValue(request, name)) {
-      utf8 = utf8 && IsValidUtf8(*v);
-      headers.emplace_back(name, std::move(*v));
-    }
-  }
-  if (!utf8) {
-    return Refuse(out, 400, "request parameters and headers must be UTF-8\n");
-  }
-  req.set_last_event_id(last_id);
   for (auto& [k, v] : params) (*req.mutable_params())[k] = std::move(v);
-  for (auto& [name, v] : headers) {
-    if (IsMetadataSafe(v)) out.metadata.emplace_back(name, v);
-    (*req.mutable_headers())[name] = std::move(v);
-  }
-
-  return out;
+  return FinishStreamRequest(request, forward_headers, last_id, utf8, out);
 }
 
 StreamRequest SubStreamRequest(
@@ -111,24 +121,10 @@ StreamRequest SubStreamRequest(
   if (last_event_id.size() > kMaxLastEventIdBytes) {
     return Refuse(out, 400, "Last-Event-ID too long\n");
   }
-  bool utf8 = true;
-  std::vector<std::pair<std::string, std::string>> headers;
-  for (const std::string& name : forward_headers) {
-    if (auto v = HeaderValue(request, name)) {
-      utf8 = utf8 && IsValidUtf8(*v);
-      headers.emplace_back(name, std::move(*v));
-    }
-  }
-  if (!utf8) {
-    return Refuse(out, 400, "request parameters and headers must be UTF-8\n");
-  }
-  req.set_last_event_id(last_event_id);
+  // The mux query's parser has checked the parameters' UTF-8.
   for (const auto& [k, v] : params) (*req.mutable_params())[k] = v;
-  for (auto& [name, v] : headers) {
-    if (IsMetadataSafe(v)) out.metadata.emplace_back(name, v);
-    (*req.mutable_headers())[name] = std::move(v);
-  }
-  return out;
+  return FinishStreamRequest(request, forward_headers, last_event_id,
+                             /*utf8=*/true, out);
 }
 
 }  // namespace ssebridge::frontend
