@@ -4,9 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sse/encoder.h"
-#include "common/status/grpc_status.h"
 #include "frontend/relay/route_event.h"
-#include "google/protobuf/struct.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace ssebridge::frontend {
@@ -53,18 +51,9 @@ class MuxConnection::Branch : public StreamSink {
         up = conn_->FinishLocked(*this, s.terminal_event, "", Outcome::kDone,
                                  status);
       } else {
-        std::string json = "{\"code\":";
-        google::protobuf::Value v;
-        v.set_string_value(std::string(common::StatusCodeName(status.code())));
-        common::sse::AppendJson(v, json);
-        if (s.expose_errors) {
-          v.set_string_value(std::string(status.message()));
-          json.append(",\"message\":");
-          common::sse::AppendJson(v, json);
-        }
-        json.push_back('}');
-        up = conn_->FinishLocked(*this, "error", json, Outcome::kUpstreamError,
-                                 status);
+        up = conn_->FinishLocked(*this, "error",
+                                 UpstreamErrorData(status, s.expose_errors),
+                                 Outcome::kUpstreamError, status);
       }
     }
     // The call has ended: nothing to leave (it may hold its own lock now).

@@ -2,6 +2,8 @@
 
 #include "absl/status/status.h"
 #include "common/sse/encoder.h"
+#include "common/status/grpc_status.h"
+#include "google/protobuf/struct.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace ssebridge::frontend {
@@ -26,6 +28,20 @@ bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
     return false;
   }
   return true;
+}
+
+std::string UpstreamErrorData(const absl::Status& status, bool expose_errors) {
+  std::string json = "{\"code\":";
+  google::protobuf::Value v;
+  v.set_string_value(std::string(common::StatusCodeName(status.code())));
+  common::sse::AppendJson(v, json);
+  if (expose_errors) {
+    v.set_string_value(std::string(status.message()));
+    json.append(",\"message\":");
+    common::sse::AppendJson(v, json);
+  }
+  json.push_back('}');
+  return json;
 }
 
 }  // namespace ssebridge::frontend

@@ -2,12 +2,14 @@
 // route: encoded as SSE, or dropped (and counted and logged) when the
 // encoder rejects it (CR/LF in its name or id: SSE injection) or when it is
 // over the route's max_event_bytes. Used by a stream's own call and by a
-// shared call alike. Thread-safe (stats are atomics).
+// shared call alike; and the data of the `error` event that ends a stream
+// whose call failed. Thread-safe (stats are atomics).
 #ifndef SSEBRIDGE_FRONTEND_RELAY_ROUTE_EVENT_H_
 #define SSEBRIDGE_FRONTEND_RELAY_ROUTE_EVENT_H_
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "frontend/ops/stats.h"
 #include "frontend/relay/session_settings.h"
 #include "ssebridge/action/v1/action.pb.h"
@@ -20,6 +22,11 @@ namespace ssebridge::frontend {
 bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
                       const SessionSettings& settings, FrontendStats* stats,
                       std::string& out);
+
+// The data of the `error` event a stream (or a mux sub-stream) gets when
+// its call fails: {"code":"UNAVAILABLE"}, with "message" only when the
+// route exposes errors.
+std::string UpstreamErrorData(const absl::Status& status, bool expose_errors);
 
 }  // namespace ssebridge::frontend
 

@@ -226,18 +226,8 @@ bool StreamSession::EndUpstreamLocked(const absl::Status& st) {
     if (st.ok()) {
       FinishLocked(settings_->terminal_event, "", 0, Outcome::kDone);
     } else {
-      std::string json = "{\"code\":";
-      google::protobuf::Value v;
-      v.set_string_value(std::string(common::StatusCodeName(st.code())));
-      common::sse::AppendJson(v, json);
-      if (settings_->expose_errors) {
-        v.set_string_value(std::string(st.message()));
-        json.append(",\"message\":");
-        common::sse::AppendJson(v, json);
-      }
-      json.push_back('}');
-      FinishLocked("error", json, settings_->error_retry_ms,
-                   Outcome::kUpstreamError);
+      FinishLocked("error", UpstreamErrorData(st, settings_->expose_errors),
+                   settings_->error_retry_ms, Outcome::kUpstreamError);
     }
   }
   return NeedFlushLocked();
