@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace ssebridge::services::notifications {
 namespace {
@@ -151,13 +152,23 @@ DemoNotifier::~DemoNotifier() {
 
 void DemoNotifier::Run() {
   uint64_t n = 0;
+  bool failing = false;
   std::unique_lock<std::mutex> lock(mu_);
   while (!cv_.wait_for(lock, absl::ToChronoNanoseconds(interval_),
                        [this] { return stop_; })) {
     lock.unlock();
     ++n;
-    // A failure (Redis down) is the feed's to log; the next one may work.
-    feed_->Append(user_, DemoText(n), absl::Now()).IgnoreError();
+    // The next one may work (Redis back); logged when that changes.
+    const absl::StatusOr<FeedEntry> added =
+        feed_->Append(user_, DemoText(n), absl::Now());
+    if (!added.ok() && !failing) {
+      spdlog::warn("notifications: demo notification for {} failed: {}", user_,
+                   added.status().ToString());
+    } else if (added.ok() && failing) {
+      spdlog::info("notifications: demo notifications for {} added again",
+                   user_);
+    }
+    failing = !added.ok();
     lock.lock();
   }
 }

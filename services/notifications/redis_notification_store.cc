@@ -45,7 +45,6 @@ absl::Status AppendArgv(redisContext* ctx,
   return absl::OkStatus();
 }
 
-
 // An entry [id, [field, value, ...]] of XRANGE / XREAD; nullopt if garbled.
 std::optional<std::pair<StreamId, FeedEntry>> ParseEntry(const redisReply* e) {
   if (e == nullptr || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
@@ -341,8 +340,14 @@ NotificationFeed::SubscriberId RedisNotificationStore::Watch(
   // the subscriber knows what it has seen.
   std::lock_guard<std::mutex> deliver(state->deliver_mu);
   auto sub = std::make_shared<Subscriber>();
+  const absl::Time start = absl::Now();
   absl::StatusOr<FeedReplay> replay =
       PlanReplay(Key(user), last_event_id, sub->seen);
+  if (const absl::Duration took = absl::Now() - start;
+      took > absl::Seconds(1)) {
+    spdlog::warn("notifications: reading {}'s history took {}",
+                 std::string(user), absl::FormatDuration(took));
+  }
   if (!replay.ok()) return unavailable(replay.status().message());
   sub->live = std::move(live);
   sub->on_closed = std::move(on_closed);
@@ -402,9 +407,18 @@ size_t RedisNotificationStore::CloseAll(const absl::Status& status) {
 // ------------------------------------------------------ the reader thread
 
 absl::StatusOr<redisContext*> RedisNotificationStore::Connect() const {
+  const absl::Time start = absl::Now();
   if (options_.before_connect) options_.before_connect();
-  return redis::ConnectRedis(options_.endpoint, options_.connect_timeout,
-                             options_.command_timeout);
+  absl::StatusOr<redisContext*> c = redis::ConnectRedis(
+      options_.endpoint, options_.connect_timeout, options_.command_timeout);
+  // The name lookup is not bounded by connect_timeout: say when it was slow.
+  if (const absl::Duration took = absl::Now() - start;
+      took > options_.connect_timeout) {
+    spdlog::warn("notifications: connecting to redis {} took {} ({})",
+                 options_.endpoint.ToString(), absl::FormatDuration(took),
+                 c.ok() ? "ok" : c.status().ToString());
+  }
+  return c;
 }
 
 void RedisNotificationStore::Run() {
@@ -424,8 +438,8 @@ void RedisNotificationStore::Run() {
       if (r == nullptr) {
         const std::string error = (*ctx)->errstr;
         redisFree(*ctx);  // else its descriptor leaks on every retry
-        ctx = absl::UnavailableError(absl::StrCat(
-            "redis ", options_.endpoint.ToString(), ": ", error));
+        ctx = absl::UnavailableError(
+            absl::StrCat("redis ", options_.endpoint.ToString(), ": ", error));
       }
     }
     if (!ctx.ok()) {
@@ -556,7 +570,13 @@ absl::Status RedisNotificationStore::Serve(redisContext* ctx,
           }
         }
         // Not allowed (ACL) or no unblocker: a fresh connection instead.
-        if (!unblocked) return absl::AbortedError("re-issue XREAD");
+        if (!unblocked) {
+          spdlog::info(
+              "notifications: new user while reading; reconnecting to "
+              "read its stream too (CLIENT UNBLOCK {})",
+              unblocker == nullptr ? "has no connection" : "refused");
+          return absl::AbortedError("re-issue XREAD");
+        }
         unblock_sent = true;
       }
     }

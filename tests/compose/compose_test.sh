@@ -17,6 +17,7 @@ UP_DEADLINE="${UP_DEADLINE:-1500}"     # s: build (cold: the C++ compile) + star
 work="$(mktemp -d)"
 pids=()
 passed=0
+failure=""   # what fail() was given, repeated after the logs
 t_start=$(date +%s)
 
 eval "$("$engine" env)"   # ENGINE, CONTAINERS_CONF (only if needed), COMPOSE
@@ -53,6 +54,11 @@ cleanup() {
     for c in $(containers); do running "$c" && healthy "$c" || bad+=("$c"); done
     if [ -n "${ALL_LOGS:-}" ] || [ "${#bad[@]}" = 0 ]; then show_logs $(containers)
     else show_logs "${bad[@]}"; fi
+    # Every container's whole log, kept with the client-side files: a CI
+    # run shows only the tail of what this prints.
+    for c in $(containers); do
+      $ENGINE logs "$c" >"$work/log-$c.txt" 2>&1 || true
+    done
   fi
   compose down -v -t 1 >/dev/null 2>&1 || true
   left=$(containers || true)
@@ -73,13 +79,15 @@ cleanup() {
       && echo "compose-test: client-side files (SSE bodies, headers, build and up logs): $keep" >&2
   fi
   rm -rf "$work"
+  # Again last, after the logs: what failed.
+  [ -n "$failure" ] && echo "compose-test: FAIL: $failure" >&2
   echo "compose-test: $passed checks passed, $(( $(date +%s) - t_start ))s, rc=$rc" >&2
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-fail() { echo "compose-test: FAIL: $*" >&2; exit 1; }
+fail() { failure="$*"; echo "compose-test: FAIL: $*" >&2; exit 1; }
 ok() { passed=$((passed + 1)); echo "compose-test: ok $passed: $* [$(( $(date +%s) - t_start ))s]"; }
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND until it succeeds.
 wait_for() {
