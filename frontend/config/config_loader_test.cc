@@ -671,6 +671,17 @@ routes:
 )",
          "frontend.yaml: backends[0].channels: must be between 1 and 64, got "
          "65"},
+        {"StreamWindowTooSmall", R"(
+backends:
+  - name: chat_bot
+    target: a:1
+    stream_window_bytes: 512
+routes:
+  - path: /a
+    backend: chat_bot
+)",
+         "frontend.yaml: backends[0].stream_window_bytes: must be between "
+         "1024 and 16777216, got 512"},
         // Listen, limits and the rest.
         {"PortTooLarge", kMinimal + "listen:\n  port: 70000\n",
          "frontend.yaml: listen.port: must be at most 65535, got 70000"},

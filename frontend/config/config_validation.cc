@@ -233,8 +233,7 @@ absl::Status ValidateGrpcMethod(absl::string_view file, const std::string& p,
     return ConfigError(file, path, problem);
   };
   if (given.count(p + ".action") != 0) {
-    return err(p + ".action",
-               "a route has either action or grpc, not both");
+    return err(p + ".action", "a route has either action or grpc, not both");
   }
   const auto& g = r.grpc();
   absl::string_view method = g.method();
@@ -255,11 +254,10 @@ absl::Status ValidateGrpcMethod(absl::string_view file, const std::string& p,
                absl::StrCat("expected \"package.Service/Method\", got ",
                             Quote(g.method())));
   }
-  for (const auto& [key, path] :
-       {std::pair<const char*, const std::string&>{"event_field",
-                                                   g.event_field()},
-        {"id_field", g.id_field()},
-        {"resume_field", g.resume_field()}}) {
+  for (const auto& [key, path] : {std::pair<const char*, const std::string&>{
+                                      "event_field", g.event_field()},
+                                  {"id_field", g.id_field()},
+                                  {"resume_field", g.resume_field()}}) {
     if (!path.empty() && !IsFieldPath(path)) {
       return err(absl::StrCat(p, ".grpc.", key),
                  absl::StrCat("expected a field path such as \"status\" or "
@@ -331,8 +329,9 @@ absl::Status ValidateMuxRoute(absl::string_view file, const std::string& p,
   auto err = [file](absl::string_view path, absl::string_view problem) {
     return ConfigError(file, path, problem);
   };
-  const char* const kWhy = "a mux route has none of its own (each sub-stream "
-                           "uses its route's)";
+  const char* const kWhy =
+      "a mux route has none of its own (each sub-stream "
+      "uses its route's)";
   const std::pair<const char*, bool> kNotHere[] = {
       {"backend", !r.backend().empty()},
       {"action", given.count(p + ".action") != 0 || !r.action().empty()},
@@ -360,9 +359,9 @@ absl::Status ValidateMuxRoute(absl::string_view file, const std::string& p,
                "must list at least one route path (the allow-list)");
   }
   if (r.mux().max_streams() < 1 || r.mux().max_streams() > 64) {
-    return err(p + ".mux.max_streams",
-               absl::StrCat("must be between 1 and 64, got ",
-                            r.mux().max_streams()));
+    return err(
+        p + ".mux.max_streams",
+        absl::StrCat("must be between 1 and 64, got ", r.mux().max_streams()));
   }
   return absl::OkStatus();
 }
@@ -376,10 +375,9 @@ absl::Status ValidateMuxRoutes(absl::string_view file,
   for (const auto& r : config.routes()) {
     if (!r.has_mux()) plain.push_back(r.path());
   }
-  const std::string defined =
-      absl::StrCat("routes that can be multiplexed: ",
-                   plain.empty() ? std::string("none")
-                                 : absl::StrJoin(plain, ", "));
+  const std::string defined = absl::StrCat(
+      "routes that can be multiplexed: ",
+      plain.empty() ? std::string("none") : absl::StrJoin(plain, ", "));
   for (int i = 0; i < config.routes_size(); ++i) {
     const auto& r = config.routes(i);
     if (!r.has_mux()) continue;
@@ -391,9 +389,9 @@ absl::Status ValidateMuxRoutes(absl::string_view file,
           IndexPath(p + ".mux.routes", static_cast<size_t>(k));
       auto it = route_index.find(path);
       if (it == route_index.end()) {
-        return ConfigError(file, kp,
-                           absl::StrCat("unknown route ", Quote(path), " (",
-                                        defined, ")"));
+        return ConfigError(
+            file, kp,
+            absl::StrCat("unknown route ", Quote(path), " (", defined, ")"));
       }
       const auto& target = config.routes(it->second);
       if (target.has_mux()) {
@@ -402,8 +400,8 @@ absl::Status ValidateMuxRoutes(absl::string_view file,
             absl::StrCat(Quote(path), " is a mux route itself (routes[",
                          it->second, "]); mux routes do not nest"));
       }
-      if (std::find(target.methods().begin(), target.methods().end(),
-                    "GET") == target.methods().end()) {
+      if (std::find(target.methods().begin(), target.methods().end(), "GET") ==
+          target.methods().end()) {
         return ConfigError(
             file, kp,
             absl::StrCat(Quote(path), " does not allow GET (routes[",
@@ -465,6 +463,13 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
     }
     if (!IsPositive(b.connect_timeout())) {
       return err(p + ".connect_timeout", "must be greater than 0s");
+    }
+    if (b.stream_window_bytes() != 0 &&
+        (b.stream_window_bytes() < 1024 ||
+         b.stream_window_bytes() > 16 * 1024 * 1024)) {
+      return err(p + ".stream_window_bytes",
+                 absl::StrCat("must be between 1024 and 16777216, got ",
+                              b.stream_window_bytes()));
     }
     std::string check = absl::AsciiStrToLower(b.health_check());
     if (check.empty()) check = "grpc";  // the default (when not applied)
@@ -636,8 +641,7 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
     }
   }
 
-  if (absl::Status s = ValidateMuxRoutes(file, config, route_index);
-      !s.ok()) {
+  if (absl::Status s = ValidateMuxRoutes(file, config, route_index); !s.ok()) {
     return s;
   }
 

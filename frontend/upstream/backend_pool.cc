@@ -2,10 +2,12 @@
 
 namespace ssebridge::frontend {
 
-grpc::ChannelArguments BackendChannelArgs(int index) {
+grpc::ChannelArguments BackendChannelArgs(int index, int stream_window_bytes) {
   grpc::ChannelArguments args;
+  // A fixed window per call: BDP probing would grow it to whatever the
+  // connection can carry, and a saturated stream's delay with it.
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, stream_window_bytes);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -20,12 +22,13 @@ grpc::ChannelArguments BackendChannelArgs(int index) {
 }
 
 BackendPool::BackendPool(std::string name, const std::string& target,
-                         int channels)
+                         int channels, int stream_window_bytes)
     : name_(std::move(name)) {
   if (channels < 1) channels = 1;
   for (int i = 0; i < channels; ++i) {
-    auto ch = grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), BackendChannelArgs(i));
+    auto ch =
+        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                  BackendChannelArgs(i, stream_window_bytes));
     ch->GetState(/*try_to_connect=*/true);  // connect eagerly
     stubs_.push_back(ssebridge::action::v1::ActionService::NewStub(ch));
     generic_stubs_.push_back(std::make_unique<grpc::GenericStub>(ch));

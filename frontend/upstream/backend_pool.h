@@ -20,14 +20,19 @@
 
 namespace ssebridge::frontend {
 
+// Backend.stream_window_bytes when not set.
+inline constexpr int kDefaultStreamWindowBytes = 64 * 1024;
+
 // The arguments of the frontend's backend channels; `index` keeps the
 // channels of one pool on separate connections. Shared with the benchmark
 // that measures gRPC's own cost (tests/bench/grpc_stream_cost).
-grpc::ChannelArguments BackendChannelArgs(int index);
+grpc::ChannelArguments BackendChannelArgs(
+    int index, int stream_window_bytes = kDefaultStreamWindowBytes);
 
 class BackendPool {
  public:
-  BackendPool(std::string name, const std::string& target, int channels);
+  BackendPool(std::string name, const std::string& target, int channels,
+              int stream_window_bytes = kDefaultStreamWindowBytes);
 
   struct Pick {
     grpc::Channel* channel;
