@@ -199,6 +199,9 @@ struct Results {
   uint64_t nofile = 0;
   Histogram latency;      // to the kernel's receive time
   Histogram latency_app;  // to when this client read it
+  // With --events: latency by the event's place in its stream (tenths of
+  // seq), to tell a start-up transient from a steady backlog.
+  Histogram latency_by_tenth[10];
   Histogram ttfb;
   Histogram connect;
 };
@@ -235,6 +238,9 @@ void Merge(Results& into, const Results& r) {
   into.nofile = r.nofile;
   into.latency.Merge(r.latency);
   into.latency_app.Merge(r.latency_app);
+  for (int i = 0; i < 10; ++i) {
+    into.latency_by_tenth[i].Merge(r.latency_by_tenth[i]);
+  }
   into.ttfb.Merge(r.ttfb);
   into.connect.Merge(r.connect);
 }
@@ -581,6 +587,12 @@ void Client::OnEvent(Conn& c, ParsedEvent&& e) {
     ++r_.unparsed;
   } else {
     r_.latency.Record(io_real_ns_ - t_ns);
+    static const int64_t n = absl::GetFlag(FLAGS_events);  // read once
+    if (n > 0 && seq >= 1) {
+      const uint64_t tenth = (seq - 1) * 10 / static_cast<uint64_t>(n);
+      r_.latency_by_tenth[std::min<uint64_t>(tenth, 9)].Record(io_real_ns_ -
+                                                               t_ns);
+    }
     r_.latency_app.Record(io_app_real_ns_ - t_ns);
     if (*last_seq != 0) {
       if (seq <= *last_seq) {
@@ -1149,6 +1161,14 @@ int Main() {
                   ",\"latency_app_ms\":", HistJson(total.latency_app, true),
                   ",\"ttfb_ms\":", HistJson(total.ttfb, false),
                   ",\"connect_ms\":", HistJson(total.connect, false));
+  if (absl::GetFlag(FLAGS_events) > 0) {
+    absl::StrAppend(&json, ",\"latency_by_tenth_ms\":[");
+    for (int i = 0; i < 10; ++i) {
+      absl::StrAppend(&json, i ? "," : "",
+                      HistJson(total.latency_by_tenth[i], true));
+    }
+    absl::StrAppend(&json, "]");
+  }
   absl::StrAppendFormat(
       &json,
       ",\"connect_phase_s\":%.3f,\"run_s\":%.3f,\"duration_s\":%.3f,"
