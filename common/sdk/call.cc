@@ -27,8 +27,9 @@ struct Call::TsanCallback {
   Call* call;
 };
 
-std::shared_ptr<Call> Call::Create(size_t max_queued_events) {
-  auto call = std::make_shared<Call>(max_queued_events);
+std::shared_ptr<Call> Call::Create(size_t max_queued_events,
+                                   bool accepts_batch) {
+  auto call = std::make_shared<Call>(max_queued_events, accepts_batch);
   {
     std::lock_guard<std::mutex> lock(call->mu_);
     call->self_ = call;
@@ -80,9 +81,27 @@ void Call::Pump(std::unique_lock<std::mutex>& lock) {
   if (!ready_ || writing_ || finished_) return;
   if (!queue_.empty()) {
     writing_ = true;
-    in_flight_ = std::move(queue_.front());
-    queue_.pop_front();
-    changed_.notify_one();  // room for one blocked sender
+    if (!accepts_batch_ || queue_.size() == 1) {
+      in_flight_ = std::move(queue_.front());
+      queue_.pop_front();
+      changed_.notify_one();  // room for one blocked sender
+    } else {
+      // What is queued now goes as one message: gRPC's cost is per message,
+      // and these events would otherwise wait for one write each.
+      in_flight_.Clear();
+      size_t bytes = 0;
+      while (!queue_.empty() &&
+             static_cast<size_t>(in_flight_.batch_size()) < kMaxBatchEvents) {
+        const size_t size = queue_.front().ByteSizeLong();
+        if (in_flight_.batch_size() > 0 && bytes + size > kMaxBatchBytes) {
+          break;
+        }
+        bytes += size;
+        *in_flight_.add_batch() = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      changed_.notify_all();  // room for as many blocked senders
+    }
     lock.unlock();
     TsanRelease();
     StartWrite(&in_flight_);

@@ -39,8 +39,16 @@ class Call final
  public:
   // Creates a call and at once sends the initial metadata, so the frontend
   // learns the stream is up before the first event.
-  static std::shared_ptr<Call> Create(size_t max_queued_events);
-  explicit Call(size_t max_queued_events) : max_queued_(max_queued_events) {}
+  // With `accepts_batch` (the request's), a write takes every event queued
+  // by then (up to kMaxBatchEvents / kMaxBatchBytes) as one Event.batch
+  // message; a lone event is written alone, at once.
+  static std::shared_ptr<Call> Create(size_t max_queued_events,
+                                      bool accepts_batch = false);
+  Call(size_t max_queued_events, bool accepts_batch)
+      : max_queued_(max_queued_events), accepts_batch_(accepts_batch) {}
+
+  static constexpr size_t kMaxBatchEvents = 64;
+  static constexpr size_t kMaxBatchBytes = 64 * 1024;
 
   Stream stream() { return Stream(shared_from_this()); }
 
@@ -70,6 +78,7 @@ class Call final
   struct TsanCallback;  // acquire on entry to an On* callback, release on exit
 
   const size_t max_queued_;
+  const bool accepts_batch_;
   std::mutex mu_;
   std::condition_variable changed_;  // queue shrank or the stream closed
   std::deque<ssebridge::action::v1::Event> queue_ ABSL_GUARDED_BY(mu_);

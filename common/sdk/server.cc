@@ -89,7 +89,8 @@ class Service final : public v1::ActionService::CallbackService {
   grpc::ServerWriteReactor<v1::Event>* Run(
       grpc::CallbackServerContext* context,
       const v1::ActionRequest* proto) override {
-    std::shared_ptr<Call> call = Call::Create(max_queued_);
+    std::shared_ptr<Call> call =
+        Call::Create(max_queued_, proto->accepts_batch());
     Stream stream = call->stream();
     auto it = actions_.find(proto->action());
     if (it == actions_.end()) {

@@ -21,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/sdk/call.h"
 #include "common/sdk/sdk.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -651,6 +652,65 @@ TEST_F(ServerTest, HealthCheckAnswersServing) {
 TEST_F(ServerTest, StartFailsOnBadAddress) {
   ActionServer server;
   EXPECT_FALSE(server.Start("256.0.0.1:99999").ok());
+}
+
+// Events queued while a write is in flight go as one Event.batch message,
+// but only to a frontend that set accepts_batch. The first event is larger
+// than the client's HTTP/2 window, so its write cannot finish before the
+// client reads: everything after it is queued by then (no timing involved).
+TEST_F(ServerTest, QueuedEventsGoAsOneBatchOnlyWhenTheRequestAcceptsIt) {
+  constexpr int kSmall = 200;
+  Counter queued;
+  ActionServer server;
+  server.Action("burst", [&](Request, Stream stream) {
+    stream.Send(std::string(1 << 20, 'x'));
+    for (int i = 1; i <= kSmall; ++i) {
+      stream.Send(
+          Event::Named("n").Id(absl::StrCat(i)).Text(absl::StrCat("e", i)));
+    }
+    queued.Add();
+  });
+  Start(server);
+  for (const bool accepts : {false, true}) {
+    SCOPED_TRACE(accepts ? "accepts_batch" : "no accepts_batch");
+    const int before = queued.Get();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kWait);
+    v1::ActionRequest request = Req("burst");
+    request.set_accepts_batch(accepts);
+    auto reader = stub_->Run(&context, request);
+    ASSERT_TRUE(queued.WaitFor(before + 1));  // all queued, nothing read
+    std::vector<v1::Event> events;
+    int messages = 0, batches = 0;
+    size_t largest = 0;
+    v1::Event message;
+    while (reader->Read(&message)) {
+      ++messages;
+      if (message.batch_size() > 0) {
+        ++batches;
+        largest = std::max<size_t>(largest, message.batch_size());
+        for (const v1::Event& e : message.batch()) events.push_back(e);
+      } else {
+        events.push_back(message);
+      }
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    ASSERT_EQ(events.size(), kSmall + 1u);  // nothing lost or repeated
+    EXPECT_EQ(events[0].text().size(), 1u << 20);
+    for (int i = 1; i <= kSmall; ++i) {  // in order, fields intact
+      EXPECT_TRUE(Same(events[i], absl::StrCat("event: 'n' id: '", i,
+                                               "' text: 'e", i, "'")));
+    }
+    if (accepts) {
+      // 200 queued events in batches of at most kMaxBatchEvents.
+      EXPECT_GT(batches, 0);
+      EXPECT_LE(largest, internal::Call::kMaxBatchEvents);
+      EXPECT_LT(messages, 1 + kSmall / 2);
+    } else {
+      EXPECT_EQ(batches, 0);
+      EXPECT_EQ(messages, kSmall + 1);
+    }
+  }
 }
 
 }  // namespace

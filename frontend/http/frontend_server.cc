@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "frontend/http/http_util.h"
 #include "common/sse/encoder.h"
+#include "frontend/http/http_util.h"
 #include "frontend/http/pistache_handler.h"
 #include "frontend/http/request_headers.h"
 #include "frontend/http/stream_request.h"
@@ -56,8 +56,8 @@ void SendPlain(Http::ResponseWriter& response, int code,
 }
 
 // A 503 that tells the client when to come back (the route's Retry-After).
-void SendRetryLater(Http::ResponseWriter& response, uint32_t retry_after_seconds,
-                    absl::string_view body) {
+void SendRetryLater(Http::ResponseWriter& response,
+                    uint32_t retry_after_seconds, absl::string_view body) {
   response.headers().add<RetryAfterHeader>(absl::StrCat(retry_after_seconds));
   SendPlain(response, 503, body);
 }
@@ -105,7 +105,9 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
   for (const auto& b : cfg.backends()) {
     auto pool = std::make_unique<BackendPool>(
         b.name(), b.target(),
-        static_cast<int>(OrDefault<uint32_t>(b.channels(), 1)));
+        static_cast<int>(OrDefault<uint32_t>(b.channels(), 1)),
+        static_cast<int>(OrDefault<uint32_t>(b.stream_window_bytes(),
+                                             kDefaultStreamWindowBytes)));
     server->health_.emplace(
         b.name(), std::make_unique<BackendHealth>(
                       pool.get(), HealthCheckFromName(b.health_check())));
@@ -205,9 +207,9 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
         }
       }
       if (target == nullptr) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "route ", rt.config->path(), ": mux route ", path,
-            " is not a (non-mux) route"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("route ", rt.config->path(), ": mux route ", path,
+                         " is not a (non-mux) route"));
       }
       rt.mux_routes[path] = target;
       if (const std::string& q = target->config->token_query_param();
@@ -275,8 +277,8 @@ absl::Status FrontendServer::ResolveMethods() {
       absl::StatusOr<std::shared_ptr<const DescriptorSource>> loaded =
           DescriptorSource::FromFile(grpc.descriptor_set());
       if (!loaded.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            key, ".descriptor_set: ", loaded.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat(key, ".descriptor_set: ", loaded.status().message()));
       }
       source = files[grpc.descriptor_set()] = *std::move(loaded);
     }
@@ -584,6 +586,9 @@ absl::Status FrontendServer::PrepareCall(
   ActionRequest& req = out.req;
   req = std::move(parsed.request);
   req.set_action(route.action);
+  // Every relay path (own call, shared call, mux sub-stream) unpacks
+  // Event.batch (ForEachRouteEvent).
+  req.set_accepts_batch(true);
   // Identity comes only from a verified token: whatever the client sent
   // under those names never reaches the service, on any route.
   static const absl::flat_hash_set<std::string> kNoClaimKeys;
@@ -661,8 +666,7 @@ void FrontendServer::StartCall(const RouteRuntime& route, PreparedCall& call,
   const EventRpcFactory make_rpc =
       [&](const BackendPool::Pick& p) -> std::unique_ptr<EventRpc> {
     if (generic) {
-      return MakeMethodRpc(p, route.codec,
-                           std::move(call.method_request.bytes),
+      return MakeMethodRpc(p, route.codec, std::move(call.method_request.bytes),
                            call.metadata);
     }
     return MakeActionRpc(p, std::move(call.req), call.metadata);
@@ -673,13 +677,11 @@ void FrontendServer::StartCall(const RouteRuntime& route, PreparedCall& call,
                               : ActionRequestKey(call.req),
                       call.metadata);
     const std::string last_id = call.req.last_event_id();
-    route.shared->Join(sink, route.backend, std::move(key), last_id,
-                       make_rpc);
+    route.shared->Join(sink, route.backend, std::move(key), last_id, make_rpc);
   } else {
     BackendPool::Pick pick = route.backend->Next();
-    const bool ready =
-        head_now ||
-        (!collect && pick.channel->GetState(true) == GRPC_CHANNEL_READY);
+    const bool ready = head_now || (!collect && pick.channel->GetState(true) ==
+                                                    GRPC_CHANNEL_READY);
     ActionCall::Start(sink, pick, make_rpc, &stats_, ready);
   }
 }
@@ -815,13 +817,13 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
       AuthOutcome a = AuthorizeRequest(sub, request);
       if (a.status != 0) {
         sub.stats->CountAuthRefusal(a.reason);
-        spdlog::info("auth refused route={} (mux {} alias {}) client={} "
-                     "status={} reason={}: {}",
-                     sub.settings.route_path, route.settings.route_path,
-                     s.alias, ClientIp(request), a.status, a.reason, a.detail);
-        refused[i] = a.status == 401
-                         ? absl::UnauthenticatedError(a.reason)
-                         : absl::PermissionDeniedError(a.reason);
+        spdlog::info(
+            "auth refused route={} (mux {} alias {}) client={} "
+            "status={} reason={}: {}",
+            sub.settings.route_path, route.settings.route_path, s.alias,
+            ClientIp(request), a.status, a.reason, a.detail);
+        refused[i] = a.status == 401 ? absl::UnauthenticatedError(a.reason)
+                                     : absl::PermissionDeniedError(a.reason);
         continue;
       }
       identity = std::move(a.token);
@@ -830,9 +832,8 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
     for (const auto& [alias, id] : positions) {
       if (alias == s.alias) last_id = id;
     }
-    StreamRequest parsed = SubStreamRequest(request, sub.config->path(),
-                                            s.params, last_id,
-                                            sub.forward_headers);
+    StreamRequest parsed = SubStreamRequest(
+        request, sub.config->path(), s.params, last_id, sub.forward_headers);
     if (parsed.refuse_code != 0) {
       SendPlain(response, parsed.refuse_code,
                 absl::StrCat("sub-stream ", s.alias, ": ", parsed.refuse_body));
@@ -891,10 +892,11 @@ void FrontendServer::HandleMux(const RouteRuntime& route,
                route.settings.route_path, ip, aliases);
   session->loop()->Submit(session);
   StreamRegistry* registry = &registry_;
-  auto conn = std::make_shared<MuxConnection>(
-      session, &stats_, std::move(subs), [registry, ip, n] {
-        for (size_t i = 1; i < n; ++i) registry->Release(ip);
-      });
+  auto conn = std::make_shared<MuxConnection>(session, &stats_, std::move(subs),
+                                              [registry, ip, n] {
+                                                for (size_t i = 1; i < n; ++i)
+                                                  registry->Release(ip);
+                                              });
   if (!session->SetUpstream(conn)) {
     for (size_t i = 1; i < n; ++i) registry_.Release(ip);
     return;

@@ -31,15 +31,16 @@ class MuxConnection::Branch : public StreamSink {
     if (conn_->closed_ || ended_) return Verdict::kDrop;
     std::string& encoded = encoded_;
     encoded.clear();
-    if (!AppendRouteEvent(event, *sub_.settings, conn_->stats_, encoded)) {
-      return Verdict::kKeep;  // dropped and counted, as on the route alone
-    }
-    return conn_->DeliverLocked(*this, encoded);
+    // What the encoder drops is counted, as on the route alone.
+    ForEachRouteEvent(event, [&](const Event& e) {
+      AppendRouteEvent(e, *sub_.settings, conn_->stats_, encoded);
+    });
+    return conn_->DeliverEachLocked(*this, encoded);
   }
   Verdict OnEncoded(absl::string_view bytes) override {
     std::lock_guard<std::mutex> lock(conn_->mu_);
     if (conn_->closed_ || ended_) return Verdict::kDrop;
-    return conn_->DeliverLocked(*this, bytes);
+    return conn_->DeliverEachLocked(*this, bytes);
   }
   void EndUpstream(const absl::Status& status) override {
     std::shared_ptr<Upstream> up;
@@ -98,6 +99,23 @@ std::shared_ptr<StreamSink> MuxConnection::sink(size_t i) {
 
 bool MuxConnection::shared() const { return any_shared_; }
 
+StreamSink::Verdict MuxConnection::DeliverEachLocked(
+    Branch& b, absl::string_view encoded) {
+  // Encoded SSE has no empty line inside an event (every line has a field
+  // name or a colon), so each "\n\n" ends one: a batch, or a shared call's
+  // fan-out of one, carries several.
+  StreamSink::Verdict verdict = StreamSink::Verdict::kKeep;
+  while (!encoded.empty()) {
+    const size_t end = encoded.find("\n\n");
+    const size_t n = end == absl::string_view::npos ? encoded.size() : end + 2;
+    const StreamSink::Verdict v = DeliverLocked(b, encoded.substr(0, n));
+    encoded.remove_prefix(n);
+    if (v == StreamSink::Verdict::kDrop) return v;
+    if (v == StreamSink::Verdict::kPause) verdict = v;
+  }
+  return verdict;
+}
+
 StreamSink::Verdict MuxConnection::DeliverLocked(Branch& b,
                                                  absl::string_view encoded) {
   const std::string id = EncodedEventId(encoded);
@@ -115,8 +133,8 @@ StreamSink::Verdict MuxConnection::DeliverLocked(Branch& b,
 }
 
 std::shared_ptr<Upstream> MuxConnection::FinishLocked(
-    Branch& b, absl::string_view name, absl::string_view data,
-    Outcome outcome, const absl::Status& status) {
+    Branch& b, absl::string_view name, absl::string_view data, Outcome outcome,
+    const absl::Status& status) {
   b.ended_ = true;
   if (RouteStats* rs = b.sub_.settings->route_stats) {
     rs->open_streams.fetch_sub(1, std::memory_order_relaxed);
@@ -124,8 +142,8 @@ std::shared_ptr<Upstream> MuxConnection::FinishLocked(
   }
   if (closed_) return std::move(b.upstream_);
   scratch_.clear();
-  common::sse::AppendSimpleEvent(absl::StrCat(b.sub_.alias, ".", name), data,
-                                 0, scratch_);
+  common::sse::AppendSimpleEvent(absl::StrCat(b.sub_.alias, ".", name), data, 0,
+                                 scratch_);
   session_->OnEncoded(scratch_);
   if (!status.ok() && first_error_.ok()) first_error_ = status;
   if (--live_ == 0) session_->EndUpstream(first_error_);

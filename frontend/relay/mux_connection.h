@@ -43,10 +43,10 @@ class MuxConnection : public Upstream,
  public:
   struct SubStream {
     std::string alias;
-    const SessionSettings* settings;  // its route's
-    std::string last_event_id;        // from the cursor, "" if none
+    const SessionSettings* settings;              // its route's
+    std::string last_event_id;                    // from the cursor, "" if none
     absl::Time expires = absl::InfiniteFuture();  // its token's
-    bool shared_route = false;  // its route has shared: true
+    bool shared_route = false;                    // its route has shared: true
   };
 
   // `on_close` runs once when the session's socket closed (e.g. to free
@@ -69,6 +69,10 @@ class MuxConnection : public Upstream,
   friend class Branch;
   // Appends the encoded event of `b`, with the cursor when it has an id.
   StreamSink::Verdict DeliverLocked(Branch& b, absl::string_view encoded)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // DeliverLocked for each event in `encoded` (a batch or a shared call's
+  // fan-out may hold several); the most severe verdict.
+  StreamSink::Verdict DeliverEachLocked(Branch& b, absl::string_view encoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends sub-stream `b` with its `name` event (and `data`); the connection
   // ends when it was the last. Returns b's upstream to leave (may be null).

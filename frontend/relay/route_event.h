@@ -23,6 +23,19 @@ bool AppendRouteEvent(const ssebridge::action::v1::Event& event,
                       const SessionSettings& settings, FrontendStats* stats,
                       std::string& out);
 
+// Calls f(event) for each event one message from a service carries: the
+// message itself, or, when it is a batch (Event.batch, sent only when the
+// request set accepts_batch), each event of the batch in order. A batch
+// inside a batch is not looked into.
+template <typename F>
+void ForEachRouteEvent(const ssebridge::action::v1::Event& message, F&& f) {
+  if (message.batch_size() == 0) {
+    f(message);
+    return;
+  }
+  for (const ssebridge::action::v1::Event& event : message.batch()) f(event);
+}
+
 // The data of the `error` event a stream (or a mux sub-stream) gets when
 // its call fails: {"code":"UNAVAILABLE"}, with "message" only when the
 // route exposes errors.

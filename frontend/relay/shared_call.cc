@@ -10,6 +10,7 @@
 namespace ssebridge::frontend {
 
 using ::ssebridge::action::v1::ActionRequest;
+using ::ssebridge::action::v1::Event;
 
 SharedCall::SharedCall(SharedCalls* table, std::string key,
                        const SessionSettings* settings, FrontendStats* stats,
@@ -180,16 +181,31 @@ void SharedCall::OnRpcRead(bool ok) {
   }
   // Encoded once for every subscriber; what the encoder rejects or what is
   // too large is dropped and counted, as on an unshared route.
+  // A batch is encoded into one buffer and fanned out once; each of its
+  // events with an id goes into the ring on its own.
   encoded_.clear();
-  const bool deliver = AppendRouteEvent(event_, *settings_, stats_, encoded_);
+  ring_items_.clear();
+  ForEachRouteEvent(event_, [&](const Event& e) {
+    const size_t start = encoded_.size();
+    if (AppendRouteEvent(e, *settings_, stats_, encoded_) && ring_ != nullptr &&
+        !e.id().empty()) {
+      ring_items_.push_back({&e, start, encoded_.size() - start});
+    }
+  });
+  const bool deliver = !encoded_.empty();
   bool cancel = false;
   bool pause = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     started_ = true;
-    if (deliver && ring_ != nullptr && !event_.id().empty()) {
+    if (!ring_items_.empty()) {
       // Kept and delivered in one critical section (see Attach).
-      ring_->Append(event_.id(), encoded_, absl::Now());
+      const absl::Time now = absl::Now();
+      for (const RingItem& item : ring_items_) {
+        ring_->Append(
+            item.event->id(),
+            absl::string_view(encoded_).substr(item.offset, item.size), now);
+      }
       CountRingBytesLocked();
     }
     if (deliver) {
@@ -357,8 +373,7 @@ void SharedCalls::Join(const std::shared_ptr<StreamSink>& sink,
     auto it = calls_.find(key);
     if (it != calls_.end()) {
       if (!sink->SetUpstream(it->second)) return;  // socket already closed
-      if (it->second->Attach(sink, /*head_now=*/false,
-                             last_event_id) !=
+      if (it->second->Attach(sink, /*head_now=*/false, last_event_id) !=
           SharedCall::AttachResult::kEnding) {
         return;
       }

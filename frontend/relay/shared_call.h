@@ -123,9 +123,17 @@ class SharedCall : public EventRpc::Handler,
   // Used only through its thread-safe operations (Cancel also before the
   // call has started).
   const std::unique_ptr<EventRpc> rpc_;
-  ssebridge::action::v1::Event event_;     // read target, gRPC side only
-  std::string encoded_;                    // gRPC side only
-  std::shared_ptr<SharedCall> self_;  // held from Start() until OnRpcDone
+  ssebridge::action::v1::Event event_;  // read target, gRPC side only
+  std::string encoded_;                 // gRPC side only
+  // The events of the message just read that go into the ring: where each
+  // is in encoded_ (gRPC side only).
+  struct RingItem {
+    const ssebridge::action::v1::Event* event;
+    size_t offset;
+    size_t size;
+  };
+  std::vector<RingItem> ring_items_;
+  std::shared_ptr<SharedCall> self_;       // held from Start() until OnRpcDone
   std::atomic<int64_t>* calls_ = nullptr;  // the backend's in-flight count
 
   std::mutex mu_;
@@ -154,7 +162,8 @@ std::string SharedCallKey(std::string request_key,
 
 // The request part of the key for ActionService.Run: the request without
 // its Last-Event-ID and client address, serialized deterministically.
-std::string ActionRequestKey(const ssebridge::action::v1::ActionRequest& request);
+std::string ActionRequestKey(
+    const ssebridge::action::v1::ActionRequest& request);
 
 // One route's live shared calls. With replay, also the route's linger
 // timer: a thread that every kLingerCheckInterval cancels the calls nobody

@@ -54,7 +54,8 @@ void StreamSession::CommitHeadLocked() {
     return;
   }
   head_state_ = Head::kSent;
-  if (settings_->retry_ms > 0) common::sse::AppendRetry(settings_->retry_ms, head_);
+  if (settings_->retry_ms > 0)
+    common::sse::AppendRetry(settings_->retry_ms, head_);
   // A first comment makes clients and proxies see the stream is open now.
   head_.append(": ok\n\n");
   head_.append(pending_);
@@ -126,13 +127,20 @@ StreamSink::Verdict StreamSession::OnMessage(const Event& event) {
     }
     if (mode_ == ResponseMode::kCollectHtml) {
       // Over the limit: the call is cancelled and EndUpstream answers 502.
-      if (!CollectLocked(event)) return Verdict::kDrop;
+      bool over = false;
+      ForEachRouteEvent(event, [&](const Event& e) {
+        if (!over && !CollectLocked(e)) over = true;
+      });
+      if (over) return Verdict::kDrop;
     } else {
       CommitHeadLocked();
-      if (AppendRouteEvent(event, *settings_, stats_, pending_)) {
-        ++events_;
-        stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
-      }
+      // A batch is appended whole and written with one send.
+      ForEachRouteEvent(event, [&](const Event& e) {
+        if (AppendRouteEvent(e, *settings_, stats_, pending_)) {
+          ++events_;
+          stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
+        }
+      });
       flush = WriteDirectLocked();
       verdict = AfterAppendLocked();
     }
@@ -160,8 +168,12 @@ bool StreamSession::CollectLocked(const Event& event) {
   ++events_;
   stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
   switch (event.payload_case()) {
-    case Event::kHtml: collected_.append(event.html()); break;
-    case Event::kRaw: collected_.append(event.raw()); break;
+    case Event::kHtml:
+      collected_.append(event.html());
+      break;
+    case Event::kRaw:
+      collected_.append(event.raw());
+      break;
     case Event::kText:
       common::sse::AppendHtmlEscaped(event.text(), collected_);
       break;
@@ -171,7 +183,8 @@ bool StreamSession::CollectLocked(const Event& event) {
       common::sse::AppendHtmlEscaped(json, collected_);
       break;
     }
-    case Event::PAYLOAD_NOT_SET: break;
+    case Event::PAYLOAD_NOT_SET:
+      break;
   }
   collected_.push_back('\n');
   return true;
@@ -195,9 +208,10 @@ bool StreamSession::EndUpstreamLocked(const absl::Status& st) {
   } else if (st.ok() && mode_ == ResponseMode::kCollectHtml) {
     pending_ = absl::StrCat(
         "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-        "Content-Length: ", collected_.size(),
-        "\r\nCache-Control: no-store\r\nConnection: close\r\n",
-        head_, "\r\n", collected_);
+        "Content-Length: ",
+        collected_.size(),
+        "\r\nCache-Control: no-store\r\nConnection: close\r\n", head_, "\r\n",
+        collected_);
     std::string().swap(collected_);
     head_state_ = Head::kRejected;  // a plain response, not a stream
     finishing_ = true;
@@ -206,8 +220,8 @@ bool StreamSession::EndUpstreamLocked(const absl::Status& st) {
     // Nothing sent yet: a real HTTP status is clearer than a 200 stream
     // that only carries an error.
     const int code = HttpStatusForUpstream(st.code());
-    std::string body = absl::StrCat("upstream ",
-                                    common::StatusCodeName(st.code()));
+    std::string body =
+        absl::StrCat("upstream ", common::StatusCodeName(st.code()));
     if (settings_->expose_errors && !st.message().empty()) {
       absl::StrAppend(&body, ": ", st.message());
     }
@@ -282,9 +296,9 @@ void StreamSession::EndEarly(absl::string_view event, uint32_t retry_ms,
     std::lock_guard<std::mutex> lock(mu_);
     if (http_closed_ || finishing_) return;
     if (head_state_ == Head::kWaiting) {
-      pending_ = SimpleResponse(503, "stream ended before it started\n",
-                                {absl::StrCat("Retry-After: ", 
-                                              settings_->retry_after_seconds)});
+      pending_ = SimpleResponse(
+          503, "stream ended before it started\n",
+          {absl::StrCat("Retry-After: ", settings_->retry_after_seconds)});
       head_state_ = Head::kRejected;
       finishing_ = true;
       outcome_ = outcome;

@@ -56,6 +56,8 @@ class MuxTest : public ::testing::Test {
       add(absl::StrCat("/o/", action), "other", action, false);
     }
     add("/s/paced", "test", "paced", true);
+    add("/t/script", "test", "script", false);
+    add("/s/script", "test", "script", true);
     auto* post_only = add("/t/post_only", "test", "tokens", false);
     post_only->clear_methods();
     post_only->add_methods("POST");
@@ -64,9 +66,9 @@ class MuxTest : public ::testing::Test {
     live->add_methods("GET");
     live->mutable_heartbeat()->set_seconds(15);
     auto* mux = live->mutable_mux();
-    for (const char* p :
-         {"/t/paced", "/o/paced", "/s/paced", "/t/tokens", "/t/fail_after",
-          "/t/idle", "/o/idle", "/t/endless", "/o/endless", "/t/echo"}) {
+    for (const char* p : {"/t/paced", "/o/paced", "/s/paced", "/t/tokens",
+                          "/t/fail_after", "/t/idle", "/o/idle", "/t/endless",
+                          "/o/endless", "/t/echo", "/t/script", "/s/script"}) {
       mux->add_routes(p);
     }
     mux->set_max_streams(4);
@@ -96,9 +98,9 @@ class MuxTest : public ::testing::Test {
         absl::Seconds(3)))
         << a_->service().active() << " + " << b_->service().active()
         << " calls still active";
-    EXPECT_TRUE(WaitFor(
-        [] { return frontend_->stats().shared_calls.load() == 0; },
-        absl::Seconds(3)));
+    EXPECT_TRUE(
+        WaitFor([] { return frontend_->stats().shared_calls.load() == 0; },
+                absl::Seconds(3)));
   }
 
   static int port() { return frontend_->port(); }
@@ -142,10 +144,10 @@ TEST_F(MuxTest, ThreeSubStreamsInterleaveWithTheirNamesAndNoCrosstalk) {
   constexpr int kN = 30;
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
-  ASSERT_TRUE(c.Get(absl::StrCat(
-      "/live?s=a:/t/paced&a.tag=A&a.n=", kN, "&a.ms=3",
-      "&s=b:/o/paced&b.tag=B&b.n=", kN, "&b.ms=4",
-      "&s=c:/s/paced&c.tag=C&c.n=", kN, "&c.ms=5")));
+  ASSERT_TRUE(
+      c.Get(absl::StrCat("/live?s=a:/t/paced&a.tag=A&a.n=", kN, "&a.ms=3",
+                         "&s=b:/o/paced&b.tag=B&b.n=", kN, "&b.ms=4",
+                         "&s=c:/s/paced&c.tag=C&c.n=", kN, "&c.ms=5")));
   ASSERT_TRUE(c.ReadToEof(absl::Seconds(10)));
   EXPECT_EQ(c.status(), 200);
   EXPECT_EQ(c.header("content-type"), "text/event-stream; charset=utf-8");
@@ -186,12 +188,55 @@ TEST_F(MuxTest, ThreeSubStreamsInterleaveWithTheirNamesAndNoCrosstalk) {
   }
 }
 
+// Batched messages (Event.batch) on a sub-stream of its own call and on one
+// of a shared call: each event is its own aliased event, in order, with the
+// cursor of its id.
+TEST_F(MuxTest, EventsOfABatchAreEachTheirOwnSubStreamEvent) {
+  std::vector<action::v1::Event> script(2);
+  for (int i = 1; i <= 4; ++i) {
+    action::v1::Event e;
+    e.set_id(absl::StrCat("m", i));
+    e.set_text(absl::StrCat("B-", i));
+    *script[i <= 3 ? 0 : 1].add_batch() = e;
+  }
+  a_->service().SetScript("mux_batches", script);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(port()));
+  ASSERT_TRUE(
+      c.Get("/live?s=o:/t/script&o.script=mux_batches&o.tag=MO"
+            "&s=s:/s/script&s.script=mux_batches&s.tag=MS"));
+  ASSERT_TRUE(c.ReadToEof(absl::Seconds(10)));
+  for (const char* alias : {"o", "s"}) {
+    SCOPED_TRACE(alias);
+    EXPECT_THAT(DataOf(c, alias),
+                ::testing::ElementsAre("B-1", "B-2", "B-3", "B-4"));
+    EXPECT_EQ(CountType(c, absl::StrCat(alias, ".done")), 1);
+    // Each carries a cursor that holds its own id.
+    int with_id = 0;
+    for (const auto& e : c.events()) {
+      if (e.type != alias) continue;
+      auto pos = DecodeMuxCursor(e.last_event_id);
+      ASSERT_TRUE(pos.has_value()) << e.last_event_id;
+      bool found = false;
+      for (const auto& [a, id] : *pos) {
+        if (a == alias) {
+          EXPECT_EQ(id, absl::StrCat("m", Seq(e.data)));
+          found = true;
+        }
+      }
+      EXPECT_TRUE(found) << e.last_event_id;
+      ++with_id;
+    }
+    EXPECT_EQ(with_id, 4);
+  }
+}
+
 TEST_F(MuxTest, OneSubStreamEndingOrFailingLeavesTheOthersRunning) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
-  ASSERT_TRUE(c.Get(
-      "/live?s=f:/t/fail_after&f.k=2&f.tag=F&s=t:/t/tokens&t.n=3&t.tag=T"
-      "&s=p:/t/paced&p.tag=P&p.n=40&p.ms=10"));
+  ASSERT_TRUE(
+      c.Get("/live?s=f:/t/fail_after&f.k=2&f.tag=F&s=t:/t/tokens&t.n=3&t.tag=T"
+            "&s=p:/t/paced&p.tag=P&p.n=40&p.ms=10"));
   ASSERT_TRUE(c.ReadToEof(absl::Seconds(10)));
   std::vector<std::string> f = DataOf(c, "f");
   EXPECT_THAT(f, ::testing::ElementsAre("before-fail-0", "before-fail-1"));
@@ -223,9 +268,9 @@ TEST_F(MuxTest, OneSubStreamEndingOrFailingLeavesTheOthersRunning) {
 
 TEST_F(MuxTest, ResumeWithTheCursorAfterADropHasNoGapNorDuplicate) {
   constexpr int kN = 60;
-  const std::string query = absl::StrCat(
-      "/live?s=a:/t/paced&a.tag=RA&a.resume=1&a.n=", kN, "&a.ms=3",
-      "&s=b:/o/paced&b.tag=RB&b.resume=1&b.n=", kN, "&b.ms=5");
+  const std::string query =
+      absl::StrCat("/live?s=a:/t/paced&a.tag=RA&a.resume=1&a.n=", kN, "&a.ms=3",
+                   "&s=b:/o/paced&b.tag=RB&b.resume=1&b.n=", kN, "&b.ms=5");
   std::map<std::string, std::vector<int>> seen;
   std::string last_id;
   {
@@ -233,7 +278,9 @@ TEST_F(MuxTest, ResumeWithTheCursorAfterADropHasNoGapNorDuplicate) {
     ASSERT_TRUE(c.Connect(port()));
     ASSERT_TRUE(c.Get(query));
     ASSERT_TRUE(c.ReadUntil(
-        [&] { return DataOf(c, "a").size() >= 10 && DataOf(c, "b").size() >= 5; },
+        [&] {
+          return DataOf(c, "a").size() >= 10 && DataOf(c, "b").size() >= 5;
+        },
         absl::Seconds(5)));
     c.Close();  // the drop: whatever was in flight is lost
     // Only what the client parsed counts, up to the last id it saw.
@@ -241,7 +288,8 @@ TEST_F(MuxTest, ResumeWithTheCursorAfterADropHasNoGapNorDuplicate) {
     auto pos = DecodeMuxCursor(last_id);
     ASSERT_TRUE(pos.has_value());
     std::map<std::string, int> upto;
-    for (const auto& [alias, id] : *pos) ASSERT_TRUE(absl::SimpleAtoi(id, &upto[alias]));
+    for (const auto& [alias, id] : *pos)
+      ASSERT_TRUE(absl::SimpleAtoi(id, &upto[alias]));
     for (const auto& e : c.events()) {
       if ((e.type == "a" || e.type == "b") && Seq(e.data) <= upto[e.type]) {
         seen[e.type].push_back(Seq(e.data));
@@ -278,7 +326,8 @@ TEST_F(MuxTest, ACursorThatDoesNotParseIsNoIdAndCounted) {
   EXPECT_THAT(a[0], HasSubstr("\"method\":\"GET\""));
   EXPECT_THAT(a[0], HasSubstr("\"tag\":\"E1\""));
   EXPECT_THAT(a[0], HasSubstr("\"x-request-id\":\"r-7\""));
-  auto m = integration::Exchange(port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto m =
+      integration::Exchange(port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(m->raw_body(),
               HasSubstr("ssebridge_mux_bad_cursors_total{route=\"/live\"} 1"));
   // A cursor reaches each sub-stream's service as its own Last-Event-ID.
@@ -306,8 +355,9 @@ TEST_F(MuxTest, EveryBadQueryIs400BeforeAnyCallStarts) {
       {"/live?s=a:/t/paced&n=1", "unknown parameter n"},
       {"/live?s=a:/t/paced&a.n=1&a.n=2", "parameter a.n is repeated"},
       {"/live?s=a:/t/paced?n=1", "a.NAME=VALUE"},
-      {"/live?s=done:/t/paced", "alias \"done\" is the name of one of the "
-                                "connection's own events"},
+      {"/live?s=done:/t/paced",
+       "alias \"done\" is the name of one of the "
+       "connection's own events"},
       {"/live?s=error:/t/paced", "connection's own events"},
   };
   for (const auto& [target, problem] : cases) {
@@ -331,15 +381,11 @@ TEST_F(MuxTest, ClientLeavingCancelsEveryCall) {
       "/live?s=x:/t/idle&x.tag=L1&s=y:/o/idle&y.tag=L2&s=z:/t/idle&z.tag=L3"));
   ASSERT_TRUE(c.ReadHead());
   ASSERT_TRUE(WaitFor(
-      [] {
-        return a_->service().active() == 2 && b_->service().active() == 1;
-      },
+      [] { return a_->service().active() == 2 && b_->service().active() == 1; },
       absl::Seconds(5)));
   c.Close();
   EXPECT_TRUE(WaitFor(
-      [] {
-        return a_->service().active() == 0 && b_->service().active() == 0;
-      },
+      [] { return a_->service().active() == 0 && b_->service().active() == 0; },
       absl::Seconds(2)));
   EXPECT_EQ(a_->service().cancelled() + b_->service().cancelled(),
             cancelled + 3);
@@ -348,7 +394,8 @@ TEST_F(MuxTest, ClientLeavingCancelsEveryCall) {
   EXPECT_TRUE(a_->service().cancel_times().contains("L3"));
 }
 
-TEST_F(MuxTest, SocketBackpressurePausesEveryCallAndAFastSubStreamIsNotHeldBack) {
+TEST_F(MuxTest,
+       SocketBackpressurePausesEveryCallAndAFastSubStreamIsNotHeldBack) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
   ASSERT_TRUE(c.Get("/live?s=a:/t/endless&a.tag=BA&s=b:/o/endless&b.tag=BB"));
@@ -357,8 +404,8 @@ TEST_F(MuxTest, SocketBackpressurePausesEveryCallAndAFastSubStreamIsNotHeldBack)
   int64_t last = -1;
   ASSERT_TRUE(WaitFor(
       [&] {
-        const int64_t now = a_->service().endless_written() +
-                            b_->service().endless_written();
+        const int64_t now =
+            a_->service().endless_written() + b_->service().endless_written();
         const bool stable = now > 0 && now == last;
         last = now;
         absl::SleepFor(absl::Milliseconds(100));

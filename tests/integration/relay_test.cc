@@ -13,10 +13,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "frontend/http/frontend_server.h"
-#include "tests/integration/frontend_fixture.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
+#include "tests/integration/frontend_fixture.h"
 #include "tests/util/sse_client.h"
 #include "tests/util/test_service.h"
 #include "tests/util/test_util.h"
@@ -28,8 +28,8 @@ using ::ssebridge::action::v1::Event;
 using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
-using ::testing::HasSubstr;
 using ::ssebridge::testing::WaitFor;
+using ::testing::HasSubstr;
 
 constexpr size_t kHighWater = 64 * 1024;
 
@@ -41,11 +41,11 @@ class RelayTest : public ::testing::Test {
     FrontendConfig cfg = integration::LoopbackConfig(backend_->target());
     auto* down = cfg.add_backends();
     down->set_name("down");
-    down->set_target(absl::StrCat("127.0.0.1:", ssebridge::testing::FreeLoopbackPort()));
+    down->set_target(
+        absl::StrCat("127.0.0.1:", ssebridge::testing::FreeLoopbackPort()));
     down->mutable_connect_timeout()->set_seconds(1);
-    for (const char* action :
-         {"script", "tokens", "endless", "idle", "fail_after", "echo",
-          "paced"}) {
+    for (const char* action : {"script", "tokens", "endless", "idle",
+                               "fail_after", "echo", "paced"}) {
       auto* r = cfg.add_routes();
       r->set_path(absl::StrCat("/t/", action));
       r->add_methods("GET");
@@ -100,9 +100,9 @@ class RelayTest : public ::testing::Test {
     EXPECT_TRUE(WaitFor([] { return backend_->service().active() == 0; },
                         absl::Seconds(3)))
         << backend_->service().active() << " calls still active";
-    EXPECT_TRUE(WaitFor(
-        [] { return frontend_->stats().shared_calls.load() == 0; },
-        absl::Seconds(3)))
+    EXPECT_TRUE(
+        WaitFor([] { return frontend_->stats().shared_calls.load() == 0; },
+                absl::Seconds(3)))
         << frontend_->stats().shared_calls.load() << " shared calls alive";
   }
 
@@ -174,8 +174,8 @@ TEST_F(RelayTest, ConcurrentStreamsGetExactlyTheirOwnEvents) {
   for (int i = 0; i < kClients; ++i) {
     auto c = std::make_unique<SseClient>();
     ASSERT_TRUE(c->Connect(port()));
-    ASSERT_TRUE(c->Get(absl::StrCat("/t/paced?tag=c", i, "&n=", kEvents,
-                                    "&ms=2")));
+    ASSERT_TRUE(
+        c->Get(absl::StrCat("/t/paced?tag=c", i, "&n=", kEvents, "&ms=2")));
     clients.push_back(std::move(c));
   }
   for (int i = 0; i < kClients; ++i) {
@@ -208,8 +208,7 @@ TEST_F(RelayTest, ChurnDeliversNoByteToTheWrongClient) {
         const bool endless = i % 2 == 0;
         c.Get(endless ? absl::StrCat("/t/paced?tag=", tag, "&n=100000&ms=1")
                       : absl::StrCat("/t/tokens?tag=", tag, "&n=3"));
-        c.ReadUntil([&] { return c.events().size() >= 2; },
-                    absl::Seconds(5));
+        c.ReadUntil([&] { return c.events().size() >= 2; }, absl::Seconds(5));
         for (const auto& e : c.events()) {
           if (e.type == "message" && !absl::StartsWith(e.data, tag + "-")) {
             wrong++;
@@ -230,8 +229,7 @@ TEST_F(RelayTest, ChurnDeliversNoByteToTheWrongClient) {
       },
       absl::Seconds(2)))
       << "active calls " << svc().active() << ", open "
-      << frontend_->open_sessions() << ", live "
-      << frontend_->live_sessions();
+      << frontend_->open_sessions() << ", live " << frontend_->live_sessions();
 }
 
 TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
@@ -244,8 +242,8 @@ TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
     ASSERT_TRUE(c->ReadHead());
     clients.push_back(std::move(c));
   }
-  ASSERT_TRUE(WaitFor([&] { return svc().active() >= kClients; },
-                      absl::Seconds(5)));
+  ASSERT_TRUE(
+      WaitFor([&] { return svc().active() >= kClients; }, absl::Seconds(5)));
   std::map<std::string, absl::Time> closed_at;
   for (int i = 0; i < kClients; ++i) {
     closed_at[absl::StrCat("cancel", i)] = absl::Now();
@@ -255,8 +253,9 @@ TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
   ASSERT_TRUE(WaitFor(
       [&] {
         auto times = svc().cancel_times();
-        return std::all_of(closed_at.begin(), closed_at.end(),
-                           [&](const auto& kv) { return times.contains(kv.first); });
+        return std::all_of(
+            closed_at.begin(), closed_at.end(),
+            [&](const auto& kv) { return times.contains(kv.first); });
       },
       absl::Seconds(5)));
   auto times = svc().cancel_times();
@@ -267,8 +266,10 @@ TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
   std::sort(delays_ms.begin(), delays_ms.end());
   const double p50 = delays_ms[delays_ms.size() / 2];
   const double p99 = delays_ms[delays_ms.size() * 99 / 100];
-  std::printf("disconnect -> service cancellation: p50 %.2f ms, p99 %.2f ms "
-              "(%zu streams)\n", p50, p99, delays_ms.size());
+  std::printf(
+      "disconnect -> service cancellation: p50 %.2f ms, p99 %.2f ms "
+      "(%zu streams)\n",
+      p50, p99, delays_ms.size());
   // Typically well under 1 ms; the bounds leave room for sanitizer builds
   // on a loaded 2-core machine.
   EXPECT_LE(p50, 100.0);
@@ -276,8 +277,7 @@ TEST_F(RelayTest, DisconnectCancelsTheCallPromptly) {
 }
 
 TEST_F(RelayTest, SlowClientIsBoundedPushedBackAndCutOff) {
-  const uint64_t dropped_before =
-      frontend_->stats().Get(Outcome::kTimeout);
+  const uint64_t dropped_before = frontend_->stats().Get(Outcome::kTimeout);
   const int64_t cancelled_before = svc().cancelled();
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
@@ -294,8 +294,7 @@ TEST_F(RelayTest, SlowClientIsBoundedPushedBackAndCutOff) {
       },
       absl::Seconds(5)))
       << "service never blocked";
-  EXPECT_LE(frontend_->stats().peak_buffered_bytes.load(),
-            kHighWater + 1024)
+  EXPECT_LE(frontend_->stats().peak_buffered_bytes.load(), kHighWater + 1024)
       << "frontend buffered more than high water + one event";
   // Never reading, the client is cut off after write_timeout and the call
   // is cancelled.
@@ -328,8 +327,8 @@ TEST_F(RelayTest, StallsAndCatchUpsKeepEveryEventInOrder) {
         << "round " << round << ": " << c.events().size() << " events";
   }
   for (size_t i = 0; i < c.events().size(); ++i) {
-    ASSERT_TRUE(absl::StartsWith(c.events()[i].data,
-                                 absl::StrCat("endless-", i, " ")))
+    ASSERT_TRUE(
+        absl::StartsWith(c.events()[i].data, absl::StrCat("endless-", i, " ")))
         << "event " << i << ": " << c.events()[i].data.substr(0, 40);
   }
   c.Close();
@@ -421,15 +420,13 @@ TEST_F(RelayTest, SharedCallDropsASlowStreamAndTheOthersGoOn) {
   ASSERT_TRUE(slow.Connect(port()));
   ASSERT_TRUE(slow.Get("/s/endless?tag=fanout"));
   ASSERT_TRUE(fast.ReadUntil(
-      [&] {
-        return frontend_->stats().shared_slow_dropped.load() > dropped;
-      },
+      [&] { return frontend_->stats().shared_slow_dropped.load() > dropped; },
       absl::Seconds(20)))
       << "slow stream never dropped; fast read " << fast.events().size();
   const size_t seen = fast.events().size();
-  ASSERT_TRUE(
-      fast.ReadUntil([&] { return fast.events().size() >= seen + 1000; }))
-      << "the fast stream stopped with the slow one";
+  ASSERT_TRUE(fast.ReadUntil([&] {
+    return fast.events().size() >= seen + 1000;
+  })) << "the fast stream stopped with the slow one";
   for (size_t i = 0; i < fast.events().size(); ++i) {
     ASSERT_TRUE(absl::StartsWith(fast.events()[i].data,
                                  absl::StrCat("endless-", i, " ")))
@@ -480,6 +477,47 @@ TEST_F(RelayTest, SharedCallPausesForStreamsOverHighWaterAndLosesNothing) {
   EXPECT_EQ(frontend_->stats().shared_slow_dropped.load(), dropped);
 }
 
+// A service may pack events into one message (Event.batch) because the
+// frontend says it relays them (ActionRequest.accepts_batch). Each event of
+// a batch is its own SSE event, in order, with its name and id, on an own
+// call and on a shared one alike; one the encoder rejects (a newline in its
+// name) is dropped and counted without taking its neighbours along.
+TEST_F(RelayTest, BatchedEventsAreRelayedOneByOneInOrder) {
+  auto named = [](const char* name, const char* id, const char* text) {
+    Event e = TextProto("text", text);
+    e.set_event(name);
+    e.set_id(id);
+    return e;
+  };
+  std::vector<Event> script(3);
+  *script[0].add_batch() = named("a", "1", "one");
+  *script[0].add_batch() = named("", "2", "two");
+  script[1] = named("b", "3", "three");
+  *script[2].add_batch() = named("c", "4", "four");
+  *script[2].add_batch() = named("bad\nname", "5", "five");
+  *script[2].add_batch() = named("d", "6", "six");
+  svc().SetScript("batched", script);
+  for (const char* path : {"/t/script", "/s/script"}) {
+    SCOPED_TRACE(path);
+    const uint64_t invalid = frontend_->stats().invalid_events_dropped.load();
+    SseClient c;
+    ASSERT_TRUE(c.Connect(port()));
+    ASSERT_TRUE(c.Get(absl::StrCat(path, "?script=batched&tag=batch")));
+    ASSERT_TRUE(c.ReadToEof(absl::Seconds(10)));
+    using common::sse::ParsedEvent;
+    EXPECT_THAT(
+        c.events(),
+        ::testing::ElementsAre(
+            ParsedEvent{"a", "one", "1"}, ParsedEvent{"message", "two", "2"},
+            ParsedEvent{"b", "three", "3"}, ParsedEvent{"c", "four", "4"},
+            ParsedEvent{"d", "six", "6"}, ParsedEvent{"done", "", "6"}));
+    EXPECT_EQ(frontend_->stats().invalid_events_dropped.load(), invalid + 1);
+    auto request = svc().last_request("batch");
+    ASSERT_TRUE(request.has_value());
+    EXPECT_TRUE(request->accepts_batch());
+  }
+}
+
 TEST_F(RelayTest, SharedRouteWithBackendDownIs503) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
@@ -517,8 +555,7 @@ TEST_F(RelayTest, StreamSocketsHaveNagleOff) {
   ASSERT_TRUE(c.ReadHead());
   sockaddr_in client{};
   socklen_t len = sizeof(client);
-  ASSERT_EQ(getsockname(c.fd(), reinterpret_cast<sockaddr*>(&client), &len),
-            0);
+  ASSERT_EQ(getsockname(c.fd(), reinterpret_cast<sockaddr*>(&client), &len), 0);
   int found = 0;
   for (int fd = 0; fd < 4096; ++fd) {
     sockaddr_in peer{};
@@ -576,18 +613,24 @@ TEST_F(RelayTest, PlainHttpErrors) {
   };
   std::vector<Case> cases = {
       {"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404},
-      {"POST /t/get_only HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405},
+      {"POST /t/get_only HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+       405},
       {"GET /t/tokens?a=%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-       "Content-Length: 5\r\n\r\n[1,2]", 400},
+       "Content-Length: 5\r\n\r\n[1,2]",
+       400},
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-       "Content-Length: 4\r\n\r\n{bad", 400},
+       "Content-Length: 4\r\n\r\n{bad",
+       400},
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-       "Content-Length: 3\r\n\r\na,b", 415},
+       "Content-Length: 3\r\n\r\na,b",
+       415},
       {"GET /t/echo?q=%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-      {"GET /t/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: \xc3\x28\r\n\r\n", 400},
+      {"GET /t/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: \xc3\x28\r\n\r\n",
+       400},
       {absl::StrCat("GET /t/echo HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ",
-                    std::string(2000, '9'), "\r\n\r\n"), 400},
+                    std::string(2000, '9'), "\r\n\r\n"),
+       400},
   };
   for (const auto& tc : cases) {
     SseClient c;
@@ -628,7 +671,8 @@ TEST_F(RelayTest, RequestFramingIsCheckedBeforePistacheParses) {
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
        501},
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-       "Transfer-Encoding: chunked\r\n\r\n", 400},
+       "Transfer-Encoding: chunked\r\n\r\n",
+       400},
       {"GET /healthz HTTP/1.1\r\nHost: x\r\nno-colon\r\n\r\n", 400},
       {"POST /t/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n",
        413},
@@ -662,7 +706,8 @@ TEST_F(RelayTest, RequestsSentOnAStreamConnectionAreNeverAnsweredIntoIt) {
   ASSERT_TRUE(c.SendAll("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(c.ReadUntil(
       [&] {
-        return std::count(c.comments().begin(), c.comments().end(), " ping") >= 2;
+        return std::count(c.comments().begin(), c.comments().end(), " ping") >=
+               2;
       },
       absl::Seconds(3)));
   EXPECT_THAT(c.raw_body(), ::testing::Not(HasSubstr("HTTP/1.1")));
@@ -675,7 +720,8 @@ TEST_F(RelayTest, HeartbeatOnIdleStream) {
   ASSERT_TRUE(c.Get("/t/idle?tag=hb"));
   ASSERT_TRUE(c.ReadUntil(
       [&] {
-        return std::count(c.comments().begin(), c.comments().end(), " ping") >= 2;
+        return std::count(c.comments().begin(), c.comments().end(), " ping") >=
+               2;
       },
       absl::Seconds(3)));
   EXPECT_TRUE(c.events().empty());
@@ -685,8 +731,8 @@ TEST_F(RelayTest, LastEventIdAndAllowListedHeadersReachTheService) {
   SseClient h;
   ASSERT_TRUE(h.Connect(port()));
   ASSERT_TRUE(h.Get("/t/echo?tag=lid1&x=a%20b+c",
-                    {"Last-Event-ID: 41", "X-Request-Id: req-7",
-                     "X-Secret: no", "Cookie: session=abc"}));
+                    {"Last-Event-ID: 41", "X-Request-Id: req-7", "X-Secret: no",
+                     "Cookie: session=abc"}));
   ASSERT_TRUE(h.ReadToEof());
   auto r = svc().last_request("lid1");
   ASSERT_TRUE(r.has_value());

@@ -32,6 +32,7 @@
 namespace ssebridge::frontend {
 namespace {
 
+using ::ssebridge::action::v1::Event;
 using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
@@ -77,6 +78,9 @@ class ReplayTest : public ::testing::Test {
     add("/r/edges", 100, absl::Seconds(2), 0);
     add("/r/onjoin", 100, absl::Seconds(2), 5);
     add("/r/small", 10, absl::Seconds(2), 0);
+    // The scripted action behind a ring: a script may send batches.
+    add("/r/script", 100, absl::Seconds(2), 0);
+    cfg.mutable_routes(cfg.routes_size() - 1)->set_action("script");
     cfg.mutable_listen()->set_io_threads(2);
     cfg.mutable_listen()->set_threads(2);
     return cfg;
@@ -233,6 +237,44 @@ TEST_F(ReplayTest, ResumeEdgesOnAHeldRing) {
                       "ssebridge_replay_ring_bytes{route=\"/r/edges\"}") == 0;
       },
       absl::Seconds(5)));
+}
+
+// The events of a batch (Event.batch) go into the ring one by one: a joiner
+// resumes after an id inside a batch, with the same bytes the first stream
+// got.
+TEST_F(ReplayTest, EventsOfABatchAreHeldOneByOne) {
+  std::vector<Event> script(3);
+  auto numbered = [](int i) {
+    Event e;
+    e.set_id(absl::StrCat("e", i));
+    e.set_text(absl::StrCat("t", i));
+    return e;
+  };
+  *script[0].add_batch() = numbered(1);
+  *script[0].add_batch() = numbered(2);
+  script[1] = numbered(3);
+  for (int i = 4; i <= 6; ++i) *script[2].add_batch() = numbered(i);
+  svc().SetScript("ring_batches", script);
+  const std::string url = "/r/script?script=ring_batches&tag=rbatch&gate=1";
+  auto source = Open(url);
+  ASSERT_TRUE(
+      source->ReadUntil([&] { return source->events().size() >= 6; }, kRead));
+  auto after_batch = Open(url, {"Last-Event-ID: e2"});
+  auto inside_batch = Open(url, {"Last-Event-ID: e5"});
+  ASSERT_TRUE(after_batch->ReadUntil(
+      [&] { return after_batch->events().size() >= 4; }, kRead));
+  ASSERT_TRUE(inside_batch->ReadUntil(
+      [&] { return inside_batch->events().size() >= 1; }, kRead));
+  svc().OpenGate("rbatch");
+  for (SseClient* c : {source.get(), after_batch.get(), inside_batch.get()}) {
+    ASSERT_TRUE(c->ReadToEof(kRead));
+  }
+  EXPECT_EQ(Summary(*source), Ids(1, 6, "done"));
+  EXPECT_EQ(Summary(*after_batch), Ids(3, 6, "done"));
+  EXPECT_EQ(Summary(*inside_batch), Ids(6, 6, "done"));
+  EXPECT_TRUE(absl::EndsWith(
+      source->raw_body(),
+      after_batch->raw_body().substr(after_batch->raw_body().find("id: e3"))));
 }
 
 // The first stream's Last-Event-ID still goes to the service (which decides

@@ -165,6 +165,12 @@ class Reactor : public grpc::ServerWriteReactor<Event> {
       TestService::Script script =
           svc_->GetScriptForTest(Param(req_, "script"));
       for (auto& e : script.events) Push(e);
+      // With gate=1 the call stays open until OpenGate(tag).
+      if (Param(req_, "gate") == "1") {
+        while (!Cancelled() && !svc_->GateOpen(tag_)) {
+          PauseUnlessCancelled(absl::Milliseconds(1));
+        }
+      }
       FinishWith(script.status);
     } else if (action == "tokens") {
       const int n = IntParam(req_, "n", 10);

@@ -1,7 +1,8 @@
 // A scriptable in-process ActionService for integration tests, on the gRPC
 // callback API. The request's action picks the behaviour:
 //   "script"    - the events registered with SetScript(params["script"]),
-//                 then that script's final status
+//                 then that script's final status (with params["gate"] =
+//                 "1" only once OpenGate(tag) was called)
 //   "tokens"    - params["n"] events "<params[tag]>-<i>" with id i, then OK
 //   "endless"   - events as fast as flow control allows until cancelled
 //   "idle"      - nothing (initial metadata only) until cancelled
