@@ -28,8 +28,10 @@ struct Call::TsanCallback {
 };
 
 std::shared_ptr<Call> Call::Create(size_t max_queued_events,
-                                   bool accepts_batch) {
-  auto call = std::make_shared<Call>(max_queued_events, accepts_batch);
+                                   bool accepts_batch,
+                                   absl::Duration max_queue_delay) {
+  auto call = std::make_shared<Call>(max_queued_events, accepts_batch,
+                                     max_queue_delay);
   {
     std::lock_guard<std::mutex> lock(call->mu_);
     call->self_ = call;
@@ -39,14 +41,24 @@ std::shared_ptr<Call> Call::Create(size_t max_queued_events,
   return call;
 }
 
+bool Call::RoomLocked() const {
+  if (queue_.size() >= max_queued_) return false;
+  // An empty queue always has room: the time bound never stops a stream.
+  return max_queue_delay_ <= absl::ZeroDuration() || queued_at_.empty() ||
+         absl::Now() - queued_at_.front() < max_queue_delay_;
+}
+
 bool Call::Push(ssebridge::action::v1::Event event, bool wait) {
   std::unique_lock<std::mutex> lock(mu_);
   auto closed = [this] { return cancelled_ || finish_requested_; };
   if (wait) {
-    changed_.wait(lock,
-                  [&] { return closed() || queue_.size() < max_queued_; });
+    // Woken whenever the queue shrinks (a new front, a younger one).
+    changed_.wait(lock, [&] { return closed() || RoomLocked(); });
   }
-  if (closed() || queue_.size() >= max_queued_) return false;
+  if (closed() || !RoomLocked()) return false;
+  if (max_queue_delay_ > absl::ZeroDuration()) {
+    queued_at_.push_back(absl::Now());
+  }
   queue_.push_back(std::move(event));
   Pump(lock);
   return true;
@@ -84,7 +96,8 @@ void Call::Pump(std::unique_lock<std::mutex>& lock) {
     if (!accepts_batch_ || queue_.size() == 1) {
       in_flight_ = std::move(queue_.front());
       queue_.pop_front();
-      changed_.notify_one();  // room for one blocked sender
+      if (!queued_at_.empty()) queued_at_.pop_front();
+      changed_.notify_all();  // room (a younger front) for blocked senders
     } else {
       // What is queued now goes as one message: gRPC's cost is per message,
       // and these events would otherwise wait for one write each.
@@ -99,6 +112,7 @@ void Call::Pump(std::unique_lock<std::mutex>& lock) {
         bytes += size;
         *in_flight_.add_batch() = std::move(queue_.front());
         queue_.pop_front();
+        if (!queued_at_.empty()) queued_at_.pop_front();
       }
       changed_.notify_all();  // room for as many blocked senders
     }
@@ -119,6 +133,7 @@ std::function<void()> Call::MarkCancelled() {
   if (cancelled_) return nullptr;
   cancelled_ = true;
   queue_.clear();
+  queued_at_.clear();
   changed_.notify_all();
   return std::exchange(on_cancel_, nullptr);
 }

@@ -28,6 +28,8 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/sdk/stream.h"
 #include "ssebridge/action/v1/action.pb.h"
 
@@ -42,10 +44,16 @@ class Call final
   // With `accepts_batch` (the request's), a write takes every event queued
   // by then (up to kMaxBatchEvents / kMaxBatchBytes) as one Event.batch
   // message; a lone event is written alone, at once.
-  static std::shared_ptr<Call> Create(size_t max_queued_events,
-                                      bool accepts_batch = false);
-  Call(size_t max_queued_events, bool accepts_batch)
-      : max_queued_(max_queued_events), accepts_batch_(accepts_batch) {}
+  // `max_queue_delay` (> 0) also counts the queue as full once its oldest
+  // event has waited that long.
+  static std::shared_ptr<Call> Create(
+      size_t max_queued_events, bool accepts_batch = false,
+      absl::Duration max_queue_delay = absl::ZeroDuration());
+  Call(size_t max_queued_events, bool accepts_batch,
+       absl::Duration max_queue_delay)
+      : max_queued_(max_queued_events),
+        accepts_batch_(accepts_batch),
+        max_queue_delay_(max_queue_delay) {}
 
   static constexpr size_t kMaxBatchEvents = 64;
   static constexpr size_t kMaxBatchBytes = 64 * 1024;
@@ -77,11 +85,17 @@ class Call final
   void TsanAcquire();
   struct TsanCallback;  // acquire on entry to an On* callback, release on exit
 
+  // With mu_ held: whether Push may add an event now.
+  bool RoomLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const size_t max_queued_;
   const bool accepts_batch_;
+  const absl::Duration max_queue_delay_;
   std::mutex mu_;
   std::condition_variable changed_;  // queue shrank or the stream closed
   std::deque<ssebridge::action::v1::Event> queue_ ABSL_GUARDED_BY(mu_);
+  // When queue_.front() was queued (kept only with a max_queue_delay).
+  std::deque<absl::Time> queued_at_ ABSL_GUARDED_BY(mu_);
   bool ready_ ABSL_GUARDED_BY(mu_) = false;    // initial metadata is done
   bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a StartWrite is in flight
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;

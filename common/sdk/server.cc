@@ -81,16 +81,18 @@ class Service final : public v1::ActionService::CallbackService {
   using Actions =
       std::map<std::string, std::shared_ptr<const RegisteredAction>>;
   Service(Actions actions, size_t max_queued_events,
+          absl::Duration max_queue_delay,
           std::shared_ptr<HandlerThreads> threads)
       : actions_(std::move(actions)),
         max_queued_(max_queued_events),
+        max_queue_delay_(max_queue_delay),
         threads_(std::move(threads)) {}
 
   grpc::ServerWriteReactor<v1::Event>* Run(
       grpc::CallbackServerContext* context,
       const v1::ActionRequest* proto) override {
     std::shared_ptr<Call> call =
-        Call::Create(max_queued_, proto->accepts_batch());
+        Call::Create(max_queued_, proto->accepts_batch(), max_queue_delay_);
     Stream stream = call->stream();
     auto it = actions_.find(proto->action());
     if (it == actions_.end()) {
@@ -132,6 +134,7 @@ class Service final : public v1::ActionService::CallbackService {
  private:
   const Actions actions_;
   const size_t max_queued_;
+  const absl::Duration max_queue_delay_;
   const std::shared_ptr<HandlerThreads> threads_;
 };
 
@@ -166,7 +169,8 @@ absl::StatusOr<std::unique_ptr<RunningServer>> ActionServer::Start(
   std::unique_ptr<RunningServer> running(new RunningServer());
   running->handler_threads_ = std::make_shared<internal::HandlerThreads>();
   running->service_ = std::make_unique<internal::Service>(
-      actions_, options_.max_queued_events, running->handler_threads_);
+      actions_, options_.max_queued_events, options_.max_queue_delay,
+      running->handler_threads_);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address,
                            options_.credentials

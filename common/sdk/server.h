@@ -43,6 +43,13 @@ namespace ssebridge::sdk {
 struct ServerOptions {
   // Events a Stream holds before Send blocks and TrySend fails.
   size_t max_queued_events = 1024;
+  // Also full once the oldest queued event has waited this long (0: no time
+  // bound). For a producer that can outrun its client and cares how stale
+  // an event is on arrival: what it sends then waits at most about this
+  // long here instead of up to max_queued_events. TrySend fails sooner, so
+  // a service that treats a failed TrySend as "client too slow" should
+  // leave it off or set it well above the delays it tolerates.
+  absl::Duration max_queue_delay = absl::ZeroDuration();
   // Listening credentials; null = plaintext (the frontend's default).
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // Optional last word on the gRPC server settings (keepalive, limits...).

@@ -37,7 +37,7 @@ class MuxConnection::Branch : public StreamSink {
     });
     return conn_->DeliverEachLocked(*this, encoded);
   }
-  Verdict OnEncoded(absl::string_view bytes) override {
+  Verdict OnEncoded(absl::string_view bytes, size_t /*events*/) override {
     std::lock_guard<std::mutex> lock(conn_->mu_);
     if (conn_->closed_ || ended_) return Verdict::kDrop;
     return conn_->DeliverEachLocked(*this, bytes);
@@ -129,7 +129,7 @@ StreamSink::Verdict MuxConnection::DeliverLocked(Branch& b,
   scratch_.clear();
   AppendMuxEvent(encoded, b.sub_.alias, id.empty() ? nullptr : &cursor,
                  scratch_);
-  return session_->OnEncoded(scratch_);
+  return session_->OnEncoded(scratch_, 1);
 }
 
 std::shared_ptr<Upstream> MuxConnection::FinishLocked(
@@ -144,7 +144,7 @@ std::shared_ptr<Upstream> MuxConnection::FinishLocked(
   scratch_.clear();
   common::sse::AppendSimpleEvent(absl::StrCat(b.sub_.alias, ".", name), data, 0,
                                  scratch_);
-  session_->OnEncoded(scratch_);
+  session_->OnEncoded(scratch_, 1);
   if (!status.ok() && first_error_.ok()) first_error_ = status;
   if (--live_ == 0) session_->EndUpstream(first_error_);
   return std::move(b.upstream_);

@@ -62,7 +62,8 @@ void SharedCall::ReplayToLocked(StreamSink& sink,
         settings_->route_stats->replay_resets.fetch_add(
             1, std::memory_order_relaxed);
       }
-      if (sink.OnEncoded(replay.reset_bytes) == StreamSink::Verdict::kDrop) {
+      if (sink.OnEncoded(replay.reset_bytes, 1) ==
+          StreamSink::Verdict::kDrop) {
         return;
       }
     }
@@ -76,7 +77,7 @@ void SharedCall::ReplayToLocked(StreamSink& sink,
   // kDrop: it is closed or ending and leaves (or the next delivery drops
   // it); it gets nothing more.
   for (absl::string_view bytes : backlog) {
-    if (sink.OnEncoded(bytes) == StreamSink::Verdict::kDrop) break;
+    if (sink.OnEncoded(bytes, 1) == StreamSink::Verdict::kDrop) break;
   }
 }
 
@@ -184,11 +185,13 @@ void SharedCall::OnRpcRead(bool ok) {
   // A batch is encoded into one buffer and fanned out once; each of its
   // events with an id goes into the ring on its own.
   encoded_.clear();
+  encoded_events_ = 0;
   ring_items_.clear();
   ForEachRouteEvent(event_, [&](const Event& e) {
     const size_t start = encoded_.size();
-    if (AppendRouteEvent(e, *settings_, stats_, encoded_) && ring_ != nullptr &&
-        !e.id().empty()) {
+    if (!AppendRouteEvent(e, *settings_, stats_, encoded_)) return;
+    ++encoded_events_;
+    if (ring_ != nullptr && !e.id().empty()) {
       ring_items_.push_back({&e, start, encoded_.size() - start});
     }
   });
@@ -212,7 +215,8 @@ void SharedCall::OnRpcRead(bool ok) {
       // A subscriber too slow for the call is dropped (it closes itself).
       auto slow = std::remove_if(subscribers_.begin(), subscribers_.end(),
                                  [&](const auto& sub) {
-                                   switch (sub->OnEncoded(encoded_)) {
+                                   switch (sub->OnEncoded(encoded_,
+                                                          encoded_events_)) {
                                      case StreamSink::Verdict::kDrop:
                                        return true;
                                      case StreamSink::Verdict::kPause:

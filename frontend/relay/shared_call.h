@@ -125,6 +125,7 @@ class SharedCall : public EventRpc::Handler,
   const std::unique_ptr<EventRpc> rpc_;
   ssebridge::action::v1::Event event_;  // read target, gRPC side only
   std::string encoded_;                 // gRPC side only
+  size_t encoded_events_ = 0;           // events in encoded_ (gRPC side)
   // The events of the message just read that go into the ring: where each
   // is in encoded_ (gRPC side only).
   struct RingItem {

@@ -256,7 +256,8 @@ void StreamSession::EndUpstream(const absl::Status& status) {
   ScheduleFlush(flush);
 }
 
-StreamSink::Verdict StreamSession::OnEncoded(absl::string_view bytes) {
+StreamSink::Verdict StreamSession::OnEncoded(absl::string_view bytes,
+                                             size_t events) {
   bool flush = false;
   Verdict verdict = Verdict::kKeep;
   {
@@ -264,8 +265,8 @@ StreamSink::Verdict StreamSession::OnEncoded(absl::string_view bytes) {
     if (http_closed_ || finishing_) return Verdict::kDrop;
     CommitHeadLocked();
     pending_.append(bytes.data(), bytes.size());
-    ++events_;
-    stats_->events_relayed.fetch_add(1, std::memory_order_relaxed);
+    events_ += events;
+    stats_->events_relayed.fetch_add(events, std::memory_order_relaxed);
     flush = NeedFlushLocked();
     verdict = AfterAppendLocked();
   }

@@ -53,7 +53,7 @@ class StreamSession : public StreamSink,
   bool SetUpstream(std::shared_ptr<Upstream> upstream) override;
   void CommitHead() override;
   Verdict OnMessage(const ssebridge::action::v1::Event& event) override;
-  Verdict OnEncoded(absl::string_view bytes) override;
+  Verdict OnEncoded(absl::string_view bytes, size_t events) override;
   void EndUpstream(const absl::Status& status) override;
   bool closed() const override;
 

@@ -172,7 +172,7 @@ TEST_F(StreamSessionTest, ClientGoneLeavesUpstreamAndRefusesANewOne) {
   // An upstream that arrives after the socket closed must not be started:
   // nothing would ever end it.
   EXPECT_FALSE(session_->SetUpstream(std::make_shared<FakeUpstream>()));
-  EXPECT_EQ(session_->OnEncoded("data: x\n\n"), Verdict::kDrop);
+  EXPECT_EQ(session_->OnEncoded("data: x\n\n", 1), Verdict::kDrop);
 }
 
 TEST_F(StreamSessionTest, UpstreamErrorBeforeHeadIsAPlainHttpStatus) {

@@ -48,8 +48,9 @@ class StreamSink {
 
   // A stream's own call: one message to encode (or collect).
   virtual Verdict OnMessage(const ssebridge::action::v1::Event& event) = 0;
-  // A shared call: one event, already encoded once for every subscriber.
-  virtual Verdict OnEncoded(absl::string_view bytes) = 0;
+  // A shared call: `events` events (one, or a batch), already encoded once
+  // for every subscriber.
+  virtual Verdict OnEncoded(absl::string_view bytes, size_t events) = 0;
 
   // The upstream call ended with `status` (OK: the service finished).
   virtual void EndUpstream(const absl::Status& status) = 0;

@@ -13,6 +13,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
 #include "common/sdk/sdk.h"
 #include "services/loadgen/load_generator.h"
@@ -22,6 +23,9 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50061",
 ABSL_FLAG(int, threads, 1, "Scheduler threads generating events.");
 ABSL_FLAG(int, max_queued, 256,
           "Events queued per stream before a stream counts as full.");
+ABSL_FLAG(absl::Duration, max_queue_delay, absl::ZeroDuration(),
+          "A stream also counts as full once its oldest queued event has "
+          "waited this long (the SDK's max_queue_delay; 0: off).");
 ABSL_FLAG(bool, deadlock_detection, false,
           "Keep Abseil's Mutex deadlock detection (on by default in Debian's "
           "Abseil build; gRPC's locks then pay for lock-graph bookkeeping).");
@@ -44,6 +48,7 @@ int main(int argc, char** argv) {
 
   ssebridge::loadgen::LoadGenerator generator(absl::GetFlag(FLAGS_threads));
   ssebridge::sdk::ServerOptions options;
+  options.max_queue_delay = absl::GetFlag(FLAGS_max_queue_delay);
   options.max_queued_events =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_queued)));
   options.configure = [](grpc::ServerBuilder& builder) {

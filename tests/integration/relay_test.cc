@@ -500,6 +500,7 @@ TEST_F(RelayTest, BatchedEventsAreRelayedOneByOneInOrder) {
   for (const char* path : {"/t/script", "/s/script"}) {
     SCOPED_TRACE(path);
     const uint64_t invalid = frontend_->stats().invalid_events_dropped.load();
+    const uint64_t relayed = frontend_->stats().events_relayed.load();
     SseClient c;
     ASSERT_TRUE(c.Connect(port()));
     ASSERT_TRUE(c.Get(absl::StrCat(path, "?script=batched&tag=batch")));
@@ -512,6 +513,8 @@ TEST_F(RelayTest, BatchedEventsAreRelayedOneByOneInOrder) {
             ParsedEvent{"b", "three", "3"}, ParsedEvent{"c", "four", "4"},
             ParsedEvent{"d", "six", "6"}, ParsedEvent{"done", "", "6"}));
     EXPECT_EQ(frontend_->stats().invalid_events_dropped.load(), invalid + 1);
+    EXPECT_EQ(frontend_->stats().events_relayed.load(), relayed + 5)
+        << "each event of a batch counts";
     auto request = svc().last_request("batch");
     ASSERT_TRUE(request.has_value());
     EXPECT_TRUE(request->accepts_batch());
