@@ -27,11 +27,10 @@ struct Call::TsanCallback {
   Call* call;
 };
 
-std::shared_ptr<Call> Call::Create(size_t max_queued_events,
-                                   bool accepts_batch,
+std::shared_ptr<Call> Call::Create(size_t max_queued_events, bool accepts_batch,
                                    absl::Duration max_queue_delay) {
-  auto call = std::make_shared<Call>(max_queued_events, accepts_batch,
-                                     max_queue_delay);
+  auto call =
+      std::make_shared<Call>(max_queued_events, accepts_batch, max_queue_delay);
   {
     std::lock_guard<std::mutex> lock(call->mu_);
     call->self_ = call;

@@ -713,5 +713,60 @@ TEST_F(ServerTest, QueuedEventsGoAsOneBatchOnlyWhenTheRequestAcceptsIt) {
   }
 }
 
+// With max_queue_delay a stream is full once its oldest queued event has
+// waited that long, however few are queued; it has room again once the
+// client reads. The first event, larger than the client's window, keeps the
+// write in flight until the client reads.
+TEST_F(ServerTest, MaxQueueDelayFillsTheQueueByTheAgeOfItsOldestEvent) {
+  ServerOptions options;
+  options.max_queue_delay = absl::Milliseconds(50);
+  Counter full, may_finish;
+  std::atomic<bool> room_again{false};
+  ActionServer server(options);
+  server.Action("aging", [&](Request, Stream stream) {
+    stream.Send(std::string(1 << 20, 'x'));  // in flight until read
+    stream.Send("queued");                   // the queue's oldest
+    // Room at first (young), then full: bounded by the 20 s wait below.
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (stream.TrySend("young") && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    full.Add();
+    // Send waits until the client has read (the queue shrank), then goes.
+    room_again = stream.Send("after");
+    may_finish.WaitFor(1);
+  });
+  Start(server);
+  // A fixed 64 KiB window (no BDP probing to grow it) holds the first event
+  // back until the client reads.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+  auto stub = v1::ActionService::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", running_->port()),
+                                grpc::InsecureChannelCredentials(), args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kWait);
+  auto reader = stub->Run(&context, Req("aging"));
+  ASSERT_TRUE(full.WaitFor(1));
+  std::vector<std::string> texts;
+  v1::Event message;
+  while (texts.empty() || texts.back() != "after") {
+    ASSERT_TRUE(reader->Read(&message));
+    if (message.batch_size() == 0) texts.push_back(message.text());
+    for (const auto& e : message.batch()) texts.push_back(e.text());
+  }
+  may_finish.Add();
+  while (reader->Read(&message)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_TRUE(room_again);
+  ASSERT_GE(texts.size(), 3u);
+  EXPECT_EQ(texts[1], "queued");
+  // Only events queued within max_queue_delay of "queued" got in: far
+  // fewer than the 1024 max_queued_events (one a millisecond at most).
+  EXPECT_LT(texts.size(), 2u + 60u);
+}
+
 }  // namespace
 }  // namespace ssebridge::sdk
