@@ -124,6 +124,9 @@ void ApplyDefaults(const GivenKeys& given, FrontendConfig& config) {
     limits->set_max_event_bytes(4 << 20);
   }
   if (absent("limits.retry_after_seconds")) limits->set_retry_after_seconds(5);
+  if (absent("limits.socket_unsent_bytes")) {
+    limits->set_socket_unsent_bytes(16 * 1024);
+  }
 
   if (absent("shutdown_grace")) {
     SetDuration(config.mutable_shutdown_grace(), 10'000);

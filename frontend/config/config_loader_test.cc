@@ -105,6 +105,7 @@ limits:
   write_timeout: 45s
   max_event_bytes: 2097152
   retry_after_seconds: 7
+  socket_unsent_bytes: 0
 static_root: ./web
 cors_origins: ["https://app.example.com", "http://localhost:5173"]
 logging:
@@ -225,6 +226,7 @@ auth:
           write_timeout { seconds: 45 }
           max_event_bytes: 2097152
           retry_after_seconds: 7
+          socket_unsent_bytes: 0
         }
         static_root: "./web"
         cors_origins: [ "https://app.example.com", "http://localhost:5173" ]

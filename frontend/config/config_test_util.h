@@ -47,6 +47,7 @@ inline constexpr char kTopLevelDefaults[] = R"pb(
     write_timeout { seconds: 30 }
     max_event_bytes: 4194304
     retry_after_seconds: 5
+    socket_unsent_bytes: 16384
   }
   shutdown_grace { seconds: 10 }
   logging { level: "info" }

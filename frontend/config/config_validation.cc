@@ -668,6 +668,11 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
   if (!IsPositive(limits.write_timeout())) {
     return err("limits.write_timeout", "must be greater than 0s");
   }
+  if (limits.socket_unsent_bytes() > 16 * 1024 * 1024) {
+    return err("limits.socket_unsent_bytes",
+               absl::StrCat("must be at most 16777216, got ",
+                            limits.socket_unsent_bytes()));
+  }
   if (limits.max_event_bytes() < 1) {
     return err("limits.max_event_bytes", "must be at least 1");
   }

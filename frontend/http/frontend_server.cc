@@ -114,6 +114,7 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     server->backends_.emplace(b.name(), std::move(pool));
   }
   const auto& limits = cfg.limits();
+  server->socket_unsent_bytes_ = limits.socket_unsent_bytes();
   for (const auto& r : cfg.routes()) {
     RouteRuntime rt;
     rt.config = &r;
@@ -655,6 +656,12 @@ int FrontendServer::TakeOver(Http::ResponseWriter& response) {
   // delays its ACKs (40 ms on Linux) delays the stream with it.
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // Unsent bytes stay in our buffer (high water, coalesced writes), not in
+  // a kernel send buffer that autotunes to megabytes of stale events.
+  if (socket_unsent_bytes_ > 0) {
+    const int lowat = static_cast<int>(socket_unsent_bytes_);
+    setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+  }
   return fd;
 }
 

@@ -179,6 +179,7 @@ class FrontendServer {
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   uint16_t port_ = 0;
   uint64_t fd_limit_ = 0;  // RLIMIT_NOFILE after raising; set in Start()
+  uint32_t socket_unsent_bytes_ = 0;  // limits.socket_unsent_bytes
   std::atomic<bool> stopping_{false};
 };
 

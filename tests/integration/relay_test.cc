@@ -521,6 +521,60 @@ TEST_F(RelayTest, BatchedEventsAreRelayedOneByOneInOrder) {
   }
 }
 
+// A client that reads nothing: what the service gets to write before it is
+// pushed back is what the chain holds for that client. With
+// limits.socket_unsent_bytes the kernel holds at most that much unsent; the
+// rest waits in the session, bounded by high water, and pushes back on the
+// service. Without it the kernel's send buffer grows (autotuning) and holds
+// stale events no limit of ours counts.
+TEST(SocketUnsentBytesTest, BoundsWhatTheKernelHoldsForAClientThatDoesNotRead) {
+  TestServer backend;
+  auto written_until_pushed_back = [&](uint32_t unsent_bytes) -> int64_t {
+    FrontendConfig cfg = integration::LoopbackConfig(backend.target());
+    auto* r = cfg.add_routes();
+    r->set_path("/t/endless");
+    r->set_backend("test");
+    r->set_action("endless");
+    auto* limits = cfg.mutable_limits();
+    limits->set_high_water_bytes(kHighWater);
+    limits->set_low_water_bytes(kHighWater / 4);
+    limits->set_socket_unsent_bytes(unsent_bytes);
+    limits->mutable_write_timeout()->set_seconds(30);
+    auto frontend = integration::StartFrontend(cfg);
+    if (frontend == nullptr) return -1;
+    const int64_t before = backend.service().endless_written();
+    SseClient c;
+    EXPECT_TRUE(c.Connect(frontend->port()));
+    const int rcvbuf = 4096;  // the client's own queue stays small
+    setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    EXPECT_TRUE(c.Get("/t/endless?tag=unsent"));
+    int64_t last = -1;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          const int64_t now = backend.service().endless_written();
+          const bool stable = now > before && now == last;
+          last = now;
+          absl::SleepFor(absl::Milliseconds(200));
+          return stable;
+        },
+        absl::Seconds(10)))
+        << "the service was never pushed back";
+    c.Close();
+    frontend->Shutdown(absl::Seconds(2));
+    EXPECT_TRUE(WaitFor([&] { return backend.service().active() == 0; },
+                        absl::Seconds(5)));
+    return last - before;
+  };
+  const int64_t bounded = written_until_pushed_back(16 * 1024);
+  const int64_t unbounded = written_until_pushed_back(0);
+  std::printf(
+      "events written before the service was pushed back: %lld "
+      "with socket_unsent_bytes 16 KiB, %lld without\n",
+      static_cast<long long>(bounded), static_cast<long long>(unbounded));
+  ASSERT_GT(bounded, 0);
+  EXPECT_LT(bounded, unbounded / 4);
+}
+
 TEST_F(RelayTest, SharedRouteWithBackendDownIs503) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
