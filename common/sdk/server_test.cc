@@ -114,6 +114,17 @@ class ServerTest : public ::testing::Test {
     return request;
   }
 
+  // A stub whose channel has a fixed 64 KiB window (no BDP probing to grow
+  // it): a larger first event cannot be written until the client reads.
+  std::unique_ptr<v1::ActionService::Stub> FixedWindowStub() {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+    return v1::ActionService::NewStub(
+        grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", running_->port()),
+                                  grpc::InsecureChannelCredentials(), args));
+  }
+
   // Runs one call to the end.
   Result Run(const v1::ActionRequest& request) {
     grpc::ClientContext context;
@@ -671,6 +682,7 @@ TEST_F(ServerTest, QueuedEventsGoAsOneBatchOnlyWhenTheRequestAcceptsIt) {
     queued.Add();
   });
   Start(server);
+  auto stub = FixedWindowStub();
   for (const bool accepts : {false, true}) {
     SCOPED_TRACE(accepts ? "accepts_batch" : "no accepts_batch");
     const int before = queued.Get();
@@ -678,7 +690,7 @@ TEST_F(ServerTest, QueuedEventsGoAsOneBatchOnlyWhenTheRequestAcceptsIt) {
     context.set_deadline(std::chrono::system_clock::now() + kWait);
     v1::ActionRequest request = Req("burst");
     request.set_accepts_batch(accepts);
-    auto reader = stub_->Run(&context, request);
+    auto reader = stub->Run(&context, request);
     ASSERT_TRUE(queued.WaitFor(before + 1));  // all queued, nothing read
     std::vector<v1::Event> events;
     int messages = 0, batches = 0;
@@ -737,14 +749,7 @@ TEST_F(ServerTest, MaxQueueDelayFillsTheQueueByTheAgeOfItsOldestEvent) {
     may_finish.WaitFor(1);
   });
   Start(server);
-  // A fixed 64 KiB window (no BDP probing to grow it) holds the first event
-  // back until the client reads.
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
-  auto stub = v1::ActionService::NewStub(
-      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", running_->port()),
-                                grpc::InsecureChannelCredentials(), args));
+  auto stub = FixedWindowStub();
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kWait);
   auto reader = stub->Run(&context, Req("aging"));
