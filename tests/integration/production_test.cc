@@ -553,6 +553,20 @@ TEST_F(ProductionTest, HtmxPostWithoutSseAcceptGetsOneHtmlBody) {
   ASSERT_TRUE(sse.ReadToEof());
   EXPECT_EQ(sse.header("content-type"), "text/event-stream; charset=utf-8");
   EXPECT_EQ(sse.events().size(), 4u);
+  // The same fragments as one batch (Event.batch) collect the same way.
+  Event batch;
+  *batch.add_batch() = a;
+  *batch.add_batch() = b;
+  *batch.add_batch() = c;
+  backend_.service().SetScript("frag_batch", {batch});
+  auto batched =
+      Request(fe->port(),
+              "POST /t/script HTTP/1.1\r\nHost: x\r\nHX-Request: true\r\n"
+              "Accept: */*\r\n"
+              "Content-Type: application/x-www-form-urlencoded\r\n"
+              "Content-Length: 19\r\n\r\nscript=frag_batch&x");
+  EXPECT_EQ(batched->status(), 200);
+  EXPECT_EQ(batched->raw_body(), html->raw_body());
 }
 
 }  // namespace
