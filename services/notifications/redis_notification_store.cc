@@ -101,6 +101,7 @@ RedisNotificationStore::RedisNotificationStore(
   }
   redis::IgnoreSigpipeOnce();
   thread_ = std::thread([this] { Run(); });
+  cmd_thread_ = std::thread([this] { RunCommandConnection(); });
 }
 
 RedisNotificationStore::~RedisNotificationStore() {
@@ -110,7 +111,13 @@ RedisNotificationStore::~RedisNotificationStore() {
   }
   cv_.notify_all();
   Wake();
+  {
+    std::lock_guard<std::mutex> lock(cmd_mu_);
+    cmd_stopping_ = true;
+  }
+  cmd_cv_.notify_all();
   thread_.join();
+  cmd_thread_.join();
   if (wake_fd_ >= 0) close(wake_fd_);
   std::lock_guard<std::mutex> lock(cmd_mu_);
   if (cmd_ != nullptr) redisFree(cmd_);
@@ -183,24 +190,89 @@ void RedisNotificationStore::SetHealthy(bool healthy, absl::Status why) {
 
 // ------------------------------------------------------------- commands
 
+void RedisNotificationStore::DropCommandLocked() {
+  redisFree(cmd_);
+  cmd_ = nullptr;
+  cmd_cv_.notify_all();  // the connection thread makes a new one
+}
+
+void RedisNotificationStore::RunCommandConnection() {
+  absl::Duration backoff = options_.min_backoff;
+  std::unique_lock<std::mutex> lock(cmd_mu_);
+  while (!cmd_stopping_) {
+    if (cmd_ != nullptr) {
+      // Connected: look again every block_timeout (Redis may close an idle
+      // connection), or at once when a caller drops a broken one.
+      cmd_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.block_timeout),
+                       [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cmd_mu_) {
+                         return cmd_stopping_ || cmd_ == nullptr;
+                       });
+      if (cmd_ != nullptr && !redis::IdleConnectionAlive(cmd_)) {
+        DropCommandLocked();
+      }
+      continue;
+    }
+    // Connecting may take seconds (the name lookup is not bounded by
+    // connect_timeout): without the lock, so callers answer meanwhile.
+    lock.unlock();
+    absl::StatusOr<redisContext*> c = Connect();
+    lock.lock();
+    if (c.ok()) {
+      if (cmd_stopping_) {
+        redisFree(*c);
+        break;
+      }
+      cmd_ = *c;
+      cmd_error_ = absl::OkStatus();
+      backoff = options_.min_backoff;
+      cmd_cv_.notify_all();
+      continue;
+    }
+    ++cmd_failures_;
+    cmd_error_ = c.status();
+    cmd_wanted_ = false;
+    cmd_cv_.notify_all();
+    // A caller that needs the connection cuts the backoff short.
+    cmd_cv_.wait_for(lock, absl::ToChronoNanoseconds(backoff),
+                     [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cmd_mu_) {
+                       return cmd_stopping_ || cmd_wanted_;
+                     });
+    cmd_wanted_ = false;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
 absl::StatusOr<std::vector<RedisNotificationStore::ReplyHolder>>
 RedisNotificationStore::Pipeline(
+    std::unique_lock<std::mutex>& lock,
     const std::vector<std::vector<std::string>>& commands) {
+  // Closed by Redis while idle: ask for a new one before using it.
   if (cmd_ != nullptr && !redis::IdleConnectionAlive(cmd_)) {
-    redisFree(cmd_);
-    cmd_ = nullptr;
+    DropCommandLocked();
   }
+  // Never connect here (see the header): ask the connection thread for an
+  // attempt now and wait, bounded, for it to connect or fail.
   if (cmd_ == nullptr) {
-    absl::StatusOr<redisContext*> c = Connect();
-    if (!c.ok()) return c.status();
-    cmd_ = *c;
+    const uint64_t failures = cmd_failures_;
+    cmd_wanted_ = true;
+    cmd_cv_.notify_all();
+    cmd_cv_.wait_for(lock, absl::ToChronoNanoseconds(options_.connect_timeout),
+                     [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cmd_mu_) {
+                       return cmd_ != nullptr || cmd_failures_ != failures ||
+                              cmd_stopping_;
+                     });
+  }
+  if (cmd_ == nullptr && !cmd_error_.ok()) return cmd_error_;
+  if (cmd_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("not connected to redis ",
+                                               options_.endpoint.ToString(),
+                                               " (reconnecting)"));
   }
   auto fail = [&](absl::string_view what) {
     absl::Status s = absl::UnavailableError(
         absl::StrCat("redis ", options_.endpoint.ToString(), ": ", what, ": ",
                      cmd_->errstr));
-    redisFree(cmd_);
-    cmd_ = nullptr;
+    DropCommandLocked();
     return s;
   };
   for (const auto& args : commands) {
@@ -231,8 +303,8 @@ absl::StatusOr<FeedEntry> RedisNotificationStore::Append(absl::string_view user,
       text,
       "at",
       absl::StrCat(absl::ToUnixMicros(time))};
-  std::lock_guard<std::mutex> lock(cmd_mu_);
-  absl::StatusOr<std::vector<ReplyHolder>> replies = Pipeline({xadd});
+  std::unique_lock<std::mutex> lock(cmd_mu_);
+  absl::StatusOr<std::vector<ReplyHolder>> replies = Pipeline(lock, {xadd});
   if (!replies.ok()) {
     return absl::UnavailableError(absl::StrCat("notifications unavailable: ",
                                                replies.status().message()));
@@ -248,12 +320,12 @@ absl::StatusOr<FeedEntry> RedisNotificationStore::Append(absl::string_view user,
 absl::StatusOr<FeedReplay> RedisNotificationStore::PlanReplay(
     const std::string& key, absl::string_view last_event_id, StreamId& seen) {
   // One transaction: the stream's bounds and its entries, consistent.
-  std::lock_guard<std::mutex> lock(cmd_mu_);
+  std::unique_lock<std::mutex> lock(cmd_mu_);
   absl::StatusOr<std::vector<ReplyHolder>> replies =
-      Pipeline({{"MULTI"},
-                {"XINFO", "STREAM", key},
-                {"XRANGE", key, "-", "+"},
-                {"EXEC"}});
+      Pipeline(lock, {{"MULTI"},
+                      {"XINFO", "STREAM", key},
+                      {"XRANGE", key, "-", "+"},
+                      {"EXEC"}});
   if (!replies.ok()) return replies.status();
   const auto* exec = static_cast<const redisReply*>((*replies)[3].get());
   if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {

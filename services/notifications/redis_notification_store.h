@@ -31,11 +31,16 @@
 //    backoff; Healthy()/the health callback say whether it is connected.
 //  - Append sends XADD once: if the connection breaks after sending, the
 //    result is UNAVAILABLE though Redis may have stored it (never twice).
-//    A kept connection found dead before sending is replaced first.
+//  - The command connection (Append, the replay of Watch) is made and kept
+//    by its own thread, never on the caller's: it connects at start, looks
+//    at an idle connection every block_timeout (Redis may have closed it)
+//    and replaces a broken one at once. A caller that finds none asks for an
+//    attempt now (cutting a backoff short) and waits for it at most
+//    connect_timeout, then gets UNAVAILABLE.
 //
-// Watch and Append block for at most a Redis round trip (bounded by
-// connect_timeout / command_timeout); a Watch while the reader is known to
-// be disconnected fails at once.
+// Watch and Append block for at most connect_timeout plus a Redis round
+// trip (command_timeout); a Watch while the reader is known to be
+// disconnected fails at once.
 //
 // Thread-safety: every method may be called from any thread. Live handlers
 // and ClosedHandlers run on the reader thread (or inside Watch); the health
@@ -148,9 +153,14 @@ class RedisNotificationStore final : public NotificationFeed {
   using ReplyHolder = std::unique_ptr<void, void (*)(void*)>;
   // Commands sent together on the shared command connection (connecting
   // first if needed); one reply each. Never retried: UNAVAILABLE once sent.
+  // `lock` holds cmd_mu_; Pipeline may wait on it for the connection.
   absl::StatusOr<std::vector<ReplyHolder>> Pipeline(
+      std::unique_lock<std::mutex>& lock,
       const std::vector<std::vector<std::string>>& commands)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(cmd_mu_);
+  // The command connection's thread (see above).
+  void RunCommandConnection();
+  void DropCommandLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(cmd_mu_);
   absl::StatusOr<FeedReplay> PlanReplay(const std::string& key,
                                         absl::string_view last_event_id,
                                         StreamId& seen);
@@ -183,9 +193,16 @@ class RedisNotificationStore final : public NotificationFeed {
   SubscriberId next_id_ ABSL_GUARDED_BY(mu_) = 1;
 
   std::mutex cmd_mu_;
+  std::condition_variable cmd_cv_;  // cmd_, cmd_failures_, the flags changed
   redisContext* cmd_ ABSL_GUARDED_BY(cmd_mu_) = nullptr;
+  // Failed connect attempts so far; a caller waits for the next attempt.
+  uint64_t cmd_failures_ ABSL_GUARDED_BY(cmd_mu_) = 0;
+  absl::Status cmd_error_ ABSL_GUARDED_BY(cmd_mu_);  // of the last failure
+  bool cmd_wanted_ ABSL_GUARDED_BY(cmd_mu_) = false;  // retry now
+  bool cmd_stopping_ ABSL_GUARDED_BY(cmd_mu_) = false;
 
-  std::thread thread_;  // last
+  std::thread thread_;  // last two: start after the members above
+  std::thread cmd_thread_;
 };
 
 }  // namespace ssebridge::services::notifications

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/redis/redis_connect.h"
 #include "gmock/gmock.h"
@@ -344,6 +345,60 @@ TEST_F(RedisNotificationStoreTest, NewUserGoesLiveWithoutConnectingAgain) {
   slow = false;
 }
 
+// The command connection (Append, the replay of Watch) is made by its own
+// thread, never on the caller's: connecting includes a name lookup that a
+// lost DNS reply stalls for 5 s per try (a compose run's notifications
+// stream got nothing for 30 s). Closed by Redis while idle, it is remade in
+// the background, and an Append right after takes a round trip, not a
+// connect.
+TEST_F(RedisNotificationStoreTest,
+       TheCommandConnectionIsRemadeOffTheCallersThread) {
+  std::atomic<bool> slow{false};
+  RedisNotificationStoreOptions o = Options();
+  o.before_connect = [&] {
+    if (slow.load()) absl::SleepFor(absl::Seconds(2));
+  };
+  RedisNotificationStore store(o);
+  ASSERT_TRUE(store.WaitHealthy(kWait)) << store.LastError();
+  Add(store, "ann", "a1");
+  auto command_client = [&]() -> std::string {  // its CLIENT ID, or ""
+    absl::StatusOr<std::string> list = redis_->Command({"CLIENT", "LIST"});
+    if (!list.ok()) return "";
+    for (absl::string_view line : absl::StrSplit(*list, '\n')) {
+      if (!absl::StrContains(line, " cmd=xadd ")) continue;
+      absl::string_view id = line.substr(3, line.find(' ') - 3);  // "id=N "
+      return std::string(id);
+    }
+    return "";
+  };
+  const std::string first = command_client();
+  ASSERT_FALSE(first.empty()) << "no client ran XADD";
+  slow = true;  // from now on every new connection takes 2 s
+  // Closed while idle (Redis's `timeout`, a proxy, CLIENT KILL).
+  ASSERT_TRUE(redis_->Command({"CLIENT", "KILL", "ID", first}).ok());
+  // Remade in the background: a new connection, and the next Append does
+  // not pay for it.
+  absl::StatusOr<std::string> clients;
+  auto connected_idle = [&] {  // connections whose last command was INFO
+    clients = redis_->Command({"CLIENT", "LIST"});
+    if (!clients.ok()) return 0;
+    int n = 0;
+    for (absl::string_view line : absl::StrSplit(*clients, '\n')) {
+      n += absl::StrContains(line, " cmd=info ");
+    }
+    return n;
+  };
+  // ConnectRedis ends with INFO: the unused CLIENT UNBLOCK connection, and
+  // the new command connection once it is made.
+  ASSERT_TRUE(WaitFor([&] { return connected_idle() >= 2; }, kWait))
+      << (clients.ok() ? *clients : clients.status().ToString());
+  const absl::Time start = absl::Now();
+  Add(store, "ann", "a2");
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500))
+      << "the Append connected on the caller's thread";
+  slow = false;
+}
+
 TEST_F(RedisNotificationStoreTest, AclUserWithoutClientUnblockStillGoesLive) {
   ASSERT_TRUE(redis_
                   ->Command({"ACL", "SETUSER", "notif", "on", ">notif-pw",
@@ -499,11 +554,11 @@ TEST_F(RedisNotificationStoreTest, RedisStillLoadingIsNotHealthyYet) {
   redis_->Stop();
   ASSERT_TRUE(WaitFor([&] { return !store.Healthy(); }, kWait));
   // 7 keys x 150 ms: Redis answers LOADING for about a second.
-  ASSERT_TRUE(redis_
-                  ->Start(port, {"--key-load-delay", "150000",
-                                 "--loading-process-events-interval-bytes",
-                                 "1024"})
-                  .ok());
+  ASSERT_TRUE(
+      redis_
+          ->Start(port, {"--key-load-delay", "150000",
+                         "--loading-process-events-interval-bytes", "1024"})
+          .ok());
   absl::StatusOr<std::string> probe = redis_->Command({"GET", "x"});
   ASSERT_FALSE(probe.ok()) << "Redis was not loading; the test proves nothing";
   EXPECT_THAT(std::string(probe.status().message()), HasSubstr("LOADING"));
