@@ -673,6 +673,17 @@ routes:
 )",
          "frontend.yaml: backends[0].channels: must be between 1 and 64, got "
          "65"},
+        {"RouteLowWaterNotBelowHighWater", R"(
+backends:
+  - name: chat_bot
+    target: a:1
+routes:
+  - path: /a
+    backend: chat_bot
+    high_water_bytes: 8192
+)",
+         "frontend.yaml: routes[0].low_water_bytes: must be less than the "
+         "route's high water (65536 >= 8192)"},
         {"StreamWindowTooSmall", R"(
 backends:
   - name: chat_bot

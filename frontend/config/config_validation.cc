@@ -665,6 +665,19 @@ absl::Status Validate(absl::string_view file, const GivenKeys& given,
                             limits.low_water_bytes(),
                             " >= ", limits.high_water_bytes(), ")"));
   }
+  for (int i = 0; i < config.routes_size(); ++i) {
+    const auto& r = config.routes(i);
+    if (r.high_water_bytes() == 0 && r.low_water_bytes() == 0) continue;
+    const uint32_t high = r.high_water_bytes() != 0 ? r.high_water_bytes()
+                                                    : limits.high_water_bytes();
+    const uint32_t low = r.low_water_bytes() != 0 ? r.low_water_bytes()
+                                                  : limits.low_water_bytes();
+    if (low >= high) {
+      return err(absl::StrCat("routes[", i, "].low_water_bytes"),
+                 absl::StrCat("must be less than the route's high water (", low,
+                              " >= ", high, ")"));
+    }
+  }
   if (!IsPositive(limits.write_timeout())) {
     return err("limits.write_timeout", "must be greater than 0s");
   }

@@ -148,8 +148,12 @@ absl::StatusOr<std::unique_ptr<FrontendServer>> FrontendServer::Create(
     }
     s.expose_errors = r.expose_errors();
     s.retry_ms = r.retry_ms();
-    s.high_water = OrDefault<uint32_t>(limits.high_water_bytes(), 256 * 1024);
-    s.low_water = OrDefault<uint32_t>(limits.low_water_bytes(), 64 * 1024);
+    s.high_water = OrDefault<uint32_t>(
+        r.high_water_bytes(),
+        OrDefault<uint32_t>(limits.high_water_bytes(), 256 * 1024));
+    s.low_water = OrDefault<uint32_t>(
+        r.low_water_bytes(),
+        OrDefault<uint32_t>(limits.low_water_bytes(), 64 * 1024));
     if (s.low_water >= s.high_water) s.low_water = s.high_water / 2;
     s.max_event_bytes = OrDefault<uint32_t>(
         r.max_event_bytes(),

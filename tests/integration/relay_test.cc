@@ -575,6 +575,46 @@ TEST(SocketUnsentBytesTest, BoundsWhatTheKernelHoldsForAClientThatDoesNotRead) {
   EXPECT_LT(bounded, unbounded / 4);
 }
 
+// routes[].high_water_bytes overrides limits' for that route's streams.
+TEST(RouteHighWaterTest, ARouteBuffersAtMostItsOwnHighWater) {
+  TestServer backend;
+  FrontendConfig cfg = integration::LoopbackConfig(backend.target());
+  auto* r = cfg.add_routes();
+  r->set_path("/t/endless");
+  r->set_backend("test");
+  r->set_action("endless");
+  r->set_high_water_bytes(16 * 1024);
+  r->set_low_water_bytes(4 * 1024);
+  auto* limits = cfg.mutable_limits();
+  limits->set_high_water_bytes(kHighWater);  // 64 KiB for other routes
+  limits->set_low_water_bytes(kHighWater / 4);
+  limits->set_socket_unsent_bytes(16 * 1024);
+  auto frontend = integration::StartFrontend(cfg);
+  ASSERT_NE(frontend, nullptr);
+  SseClient c;
+  ASSERT_TRUE(c.Connect(frontend->port()));
+  const int rcvbuf = 4096;
+  setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  ASSERT_TRUE(c.Get("/t/endless?tag=route_hw"));
+  int64_t last = -1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const int64_t now = backend.service().endless_written();
+        const bool stable = now > 0 && now == last;
+        last = now;
+        absl::SleepFor(absl::Milliseconds(200));
+        return stable;
+      },
+      absl::Seconds(10)))
+      << "the service was never pushed back";
+  const uint64_t peak = frontend->stats().peak_buffered_bytes.load();
+  EXPECT_GT(peak, 8u * 1024) << "the session never filled";
+  EXPECT_LE(peak, 16u * 1024 + 1024) << "more than the route's high water "
+                                        "plus one event";
+  c.Close();
+  frontend->Shutdown(absl::Seconds(2));
+}
+
 TEST_F(RelayTest, SharedRouteWithBackendDownIs503) {
   SseClient c;
   ASSERT_TRUE(c.Connect(port()));
