@@ -27,6 +27,7 @@ using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
 using ::ssebridge::testing::WaitFor;
+using ::ssebridge::testing::WaitUntilSteady;
 using ::testing::HasSubstr;
 
 class MuxTest : public ::testing::Test {
@@ -401,17 +402,12 @@ TEST_F(MuxTest,
   ASSERT_TRUE(c.Get("/live?s=a:/t/endless&a.tag=BA&s=b:/o/endless&b.tag=BB"));
   ASSERT_TRUE(c.ReadHead());
   // Not reading: both services are pushed back (their counts stop rising).
-  int64_t last = -1;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const int64_t now =
-            a_->service().endless_written() + b_->service().endless_written();
-        const bool stable = now > 0 && now == last;
-        last = now;
-        absl::SleepFor(absl::Milliseconds(100));
-        return stable;
+  ASSERT_TRUE(WaitUntilSteady(
+      [] {
+        return a_->service().endless_written() +
+               b_->service().endless_written();
       },
-      absl::Seconds(5)))
+      0, absl::Milliseconds(100), absl::Seconds(5)))
       << "services never blocked";
   EXPECT_GT(a_->service().endless_written(), 0);
   EXPECT_GT(b_->service().endless_written(), 0);

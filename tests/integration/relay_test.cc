@@ -29,6 +29,7 @@ using ::ssebridge::config::v1::FrontendConfig;
 using ::ssebridge::testing::SseClient;
 using ::ssebridge::testing::TestServer;
 using ::ssebridge::testing::WaitFor;
+using ::ssebridge::testing::WaitUntilSteady;
 using ::testing::HasSubstr;
 
 constexpr size_t kHighWater = 64 * 1024;
@@ -283,16 +284,8 @@ TEST_F(RelayTest, SlowClientIsBoundedPushedBackAndCutOff) {
   ASSERT_TRUE(c.Connect(port()));
   ASSERT_TRUE(c.Get("/t/endless?tag=slow"));
   // The service writes until flow control blocks it: the count stops rising.
-  int64_t last = -1;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        int64_t now = svc().endless_written();
-        bool stable = now > 0 && now == last;
-        last = now;
-        absl::SleepFor(absl::Milliseconds(100));
-        return stable;
-      },
-      absl::Seconds(5)))
+  ASSERT_TRUE(WaitUntilSteady([] { return svc().endless_written(); }, 0,
+                              absl::Milliseconds(100), absl::Seconds(5)))
       << "service never blocked";
   EXPECT_LE(frontend_->stats().peak_buffered_bytes.load(), kHighWater + 1024)
       << "frontend buffered more than high water + one event";
@@ -549,15 +542,9 @@ TEST(SocketUnsentBytesTest, BoundsWhatTheKernelHoldsForAClientThatDoesNotRead) {
     setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     EXPECT_TRUE(c.Get("/t/endless?tag=unsent"));
     int64_t last = -1;
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          const int64_t now = backend.service().endless_written();
-          const bool stable = now > before && now == last;
-          last = now;
-          absl::SleepFor(absl::Milliseconds(200));
-          return stable;
-        },
-        absl::Seconds(10)))
+    EXPECT_TRUE(WaitUntilSteady(
+        [&] { return backend.service().endless_written(); }, before,
+        absl::Milliseconds(200), absl::Seconds(10), &last))
         << "the service was never pushed back";
     c.Close();
     frontend->Shutdown(absl::Seconds(2));
@@ -596,16 +583,9 @@ TEST(RouteHighWaterTest, ARouteBuffersAtMostItsOwnHighWater) {
   const int rcvbuf = 4096;
   setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   ASSERT_TRUE(c.Get("/t/endless?tag=route_hw"));
-  int64_t last = -1;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        const int64_t now = backend.service().endless_written();
-        const bool stable = now > 0 && now == last;
-        last = now;
-        absl::SleepFor(absl::Milliseconds(200));
-        return stable;
-      },
-      absl::Seconds(10)))
+  ASSERT_TRUE(
+      WaitUntilSteady([&] { return backend.service().endless_written(); }, 0,
+                      absl::Milliseconds(200), absl::Seconds(10)))
       << "the service was never pushed back";
   const uint64_t peak = frontend->stats().peak_buffered_bytes.load();
   EXPECT_GT(peak, 8u * 1024) << "the session never filled";

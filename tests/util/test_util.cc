@@ -25,6 +25,23 @@ bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout) {
   return true;
 }
 
+bool WaitUntilSteady(const std::function<int64_t()>& count, int64_t above,
+                     absl::Duration period, absl::Duration timeout,
+                     int64_t* last) {
+  int64_t previous = -1;
+  const bool steady = WaitFor(
+      [&] {
+        const int64_t now = count();
+        const bool same = now > above && now == previous;
+        previous = now;
+        absl::SleepFor(period);
+        return same;
+      },
+      timeout);
+  if (last != nullptr) *last = previous;
+  return steady;
+}
+
 int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;

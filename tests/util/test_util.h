@@ -17,6 +17,13 @@ namespace ssebridge::testing {
 // Polls `pred` every 5 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& pred, absl::Duration timeout);
 
+// Reads `count` every `period` until two reads in a row agree on a value
+// above `above` (e.g. a service's events written: it has been pushed back),
+// or `timeout` passes. The last value read goes to `*last` if given.
+bool WaitUntilSteady(const std::function<int64_t()>& count, int64_t above,
+                     absl::Duration period, absl::Duration timeout,
+                     int64_t* last = nullptr);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, close).
 int FreeLoopbackPort();
 
